@@ -1,0 +1,26 @@
+/* The one table of platforms. Adding a platform: one file, one line here. */
+#include "platforms/platform.h"
+
+#include <string.h>
+
+extern const struct vl_platform vl_platform_bare;
+extern const struct vl_platform vl_platform_null;
+
+static const struct vl_platform *const platforms[] = {
+	&vl_platform_bare,
+	&vl_platform_null,
+};
+
+const struct vl_platform *vl_platform_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(platforms) / sizeof(platforms[0]); i++)
+		if (strcmp(platforms[i]->name, name) == 0)
+			return platforms[i];
+	return NULL;
+}
+
+const struct vl_platform *const *vl_platform_all(size_t *count)
+{
+	*count = sizeof(platforms) / sizeof(platforms[0]);
+	return platforms;
+}
