@@ -23,6 +23,9 @@ struct vl_guest_spec {
 	char cpuset[64];	 /* "" = any */
 	uint64_t memory_bytes;	 /* 0 = platform default / unlimited */
 	unsigned pids_max;	 /* 0 = platform default */
+	/* Where disk workloads put their files, as the guest sees it; "" = the
+	 * agent's default (its current directory). */
+	char workdir[PATH_MAX];
 };
 
 /* A policy from chapter 6; zero / empty fields are left as they are. */
@@ -80,3 +83,7 @@ const struct vl_platform *const *vl_platform_all(size_t *count);
 int vl_guest_new(const struct vl_platform *p, const struct vl_guest_spec *spec,
 		 struct vl_guest **out, vl_error *err);
 void vl_guest_free(struct vl_guest *g);
+/* One request to the guest's agent over a fresh open_channel (hello when a
+ * platform waits for its guest, shutdown when it stops it). result may be NULL. */
+int vl_guest_agent_call(struct vl_guest *g, const char *op, double timeout_s, json_t **result,
+			vl_error *err);
