@@ -41,6 +41,7 @@ static const struct op ops[] = {
         {"stress-stop", vl_agent_op_stress_stop, "stress_id,timeout"},
         {"serve", vl_agent_op_serve, "address,port"},
         {"serve-stop", vl_agent_op_serve_stop, "port"},
+        {"exec", vl_agent_op_exec, "argv,timeout,max_output"},
         {"shutdown", op_shutdown, ""},
 };
 

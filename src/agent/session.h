@@ -49,6 +49,8 @@ int vl_agent_op_stress_stop(struct vl_agent_session *s, json_t *req, json_t **re
                             const char **code, vl_error *err);
 int vl_agent_op_serve(struct vl_agent_session *s, json_t *req, json_t **result, const char **code,
                       vl_error *err);
+int vl_agent_op_exec(struct vl_agent_session *s, json_t *req, json_t **result, const char **code,
+                     vl_error *err);
 int vl_agent_op_serve_stop(struct vl_agent_session *s, json_t *req, json_t **result,
                            const char **code, vl_error *err);
 

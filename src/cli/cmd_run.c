@@ -1,5 +1,6 @@
 /* virtlab run: one workload, through the agent, on one platform. */
 #include "cli/commands.h"
+#include "cli/guest_access.h"
 #include "cli/options.h"
 #include "core/cleanup.h"
 #include "core/interrupt.h"
@@ -34,12 +35,14 @@ struct run_options {
 	bool list;
 	const char *platform;
 	const char *workdir;
+	const char *guest; /* a running guest made by `virtlab guest` */
 };
 
 static void usage(void)
 {
 	printf("Usage: virtlab run WORKLOAD [-p KEY=VALUE]... [--repeat N] [--warmup N]\n"
-	       "                    [--json] [--platform NAME] [--workdir DIR] [--timeout S]\n"
+	       "                    [--json] [--platform NAME | --guest NAME] [--workdir DIR]\n"
+	       "                    [--timeout S]\n"
 	       "       virtlab run --list\n\n"
 	       "Runs WORKLOAD through the agent on a platform and prints the median, minimum,\n"
 	       "maximum and coefficient of variation of each metric over the samples.\n\n"
@@ -48,6 +51,7 @@ static void usage(void)
 	       "  -w, --warmup N         runs to discard first (default %d)\n"
 	       "  -j, --json             print the result as JSON (docs/results-schema.md)\n"
 	       "  -P, --platform NAME    where the agent runs (default bare)\n"
+	       "  -g, --guest NAME       run in the running guest NAME (virtlab guest start)\n"
 	       "  -d, --workdir DIR      where disk workloads put their files (default: here)\n"
 	       "  -t, --timeout S        give up on the agent after S (default %.0fs)\n"
 	       "  -l, --list             list the workloads, their parameters and metrics\n"
@@ -185,6 +189,7 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 	        {"json", no_argument, NULL, 'j'},
 	        {"platform", required_argument, NULL, 'P'},
 	        {"workdir", required_argument, NULL, 'd'},
+	        {"guest", required_argument, NULL, 'g'},
 	        {"timeout", required_argument, NULL, 't'},
 	        {"list", no_argument, NULL, 'l'},
 	        {"help", no_argument, NULL, 'h'},
@@ -197,7 +202,7 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 	if (!o->assignments)
 		abort();
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":p:r:w:jP:d:t:lh", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":p:r:w:jP:d:g:t:lh", options, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
 			o->assignments[o->n_assignments++] = optarg;
@@ -218,6 +223,9 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 			break;
 		case 'd':
 			o->workdir = optarg;
+			break;
+		case 'g':
+			o->guest = optarg;
 			break;
 		case 't':
 			if (vl_parse_duration(optarg, &o->timeout_s, &err) < 0 || o->timeout_s <= 0)
@@ -267,6 +275,14 @@ static int prepare(const struct run_options *o, struct vl_params *p,
 			return -1;
 	if (vl_params_validate(p, err) < 0)
 		return -1;
+	if (o->guest) {
+		/* The guest's record names its platform; its workdir was set at create. */
+		if (o->workdir)
+			return vl_error_input(err,
+			                      "--workdir does not go with --guest (set it with "
+			                      "virtlab guest create --workdir)");
+		return 0;
+	}
 	*platform = vl_platform_find(o->platform);
 	if (!*platform)
 		return vl_error_input(err, "unknown platform '%s' (bare or null)", o->platform);
@@ -291,8 +307,19 @@ static int run_on_guest(const struct run_options *o, const struct vl_platform *p
 {
 	struct vl_guest *g = NULL;
 	vl_error stop_err = {0};
+	struct vl_cli_guest cg;
 	int rc;
 
+	if (o->guest) {
+		if (vl_cli_guest_open(o->guest, &cg, err) < 0)
+			return -1;
+		rc = vl_cli_guest_need_running(&cg, err);
+		if (rc == 0)
+			rc = vl_run_workload(cg.g, p, o->repeat, o->warmup, o->timeout_s, result,
+			                     err);
+		vl_cli_guest_close(&cg);
+		return rc;
+	}
 	if (vl_guest_new(platform, spec, &g, err) < 0)
 		return -1;
 	rc = platform->provision ? platform->provision(g, err) : 0;

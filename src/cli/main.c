@@ -20,6 +20,12 @@ static const struct command commands[] = {
         {"serve", vl_cmd_serve, "run the endpoint the network workloads talk to"},
         {"calibrate", vl_cmd_calibrate, "compare the workloads with the reference tools"},
         {"info", vl_cmd_info, "show the host's facts"},
+        {"guest", vl_cmd_guest, "create, start, stop, clone, exec and destroy guests"},
+        {"entitle", vl_cmd_entitle, "apply a resource policy to a running guest"},
+        {"cleanup", vl_cmd_cleanup, "remove guests and what crashed runs left behind"},
+        {"net", vl_cmd_net, "build the network test topology, or test both of its modes"},
+        {"study", vl_cmd_study, "run the thesis's experiments on every usable platform"},
+        {"report", vl_cmd_report, "write the report of studies from their results files"},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

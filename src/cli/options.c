@@ -1,5 +1,6 @@
 #include "cli/options.h"
 #include "core/log.h"
+#include "core/units.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -45,4 +46,60 @@ int vl_cli_interrupted(int sig)
 {
 	vl_info("interrupted (%s)", strsignal(sig));
 	return 128 + sig;
+}
+
+int vl_cli_parse_size(const char *option, const char *text, uint64_t *out, vl_error *err)
+{
+	if (vl_parse_size(text, out, err) < 0 || *out == 0)
+		return vl_error_input(err, "%s must be a size such as 512M or 2G (got '%s')",
+		                      option, text);
+	return 0;
+}
+
+int vl_cli_parse_double(const char *option, const char *text, double min, double max, double *out,
+                        vl_error *err)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(text, &end);
+	if (errno || end == text || *end || !(v >= min && v <= max))
+		return vl_error_input(err, "%s must be a number from %g to %g (got '%s')", option,
+		                      min, max, text);
+	*out = v;
+	return 0;
+}
+
+int vl_cli_parse_list(const char *option, const char *text, char *out, size_t size, vl_error *err)
+{
+	const char *p = text;
+
+	/* N or N-M, comma-separated, ranges ascending. */
+	while (*p) {
+		char *end;
+		unsigned long lo = strtoul(p, &end, 10), hi;
+		if (end == p || *p == '-' || *p == '+')
+			goto bad;
+		hi = lo;
+		if (*end == '-') {
+			p = end + 1;
+			hi = strtoul(p, &end, 10);
+			if (end == p || *p == '-' || *p == '+' || hi < lo)
+				goto bad;
+		}
+		if (*end == ',' && end[1])
+			end++;
+		else if (*end)
+			goto bad;
+		p = end;
+	}
+	if (!text[0] || strlen(text) >= size)
+		goto bad;
+	snprintf(out, size, "%s", text);
+	return 0;
+bad:
+	return vl_error_input(
+	        err, "%s must be a list such as 0-3,6 of at most %zu characters (got '%s')", option,
+	        size - 1, text);
 }

@@ -1,5 +1,7 @@
 /* What the subcommands share when they parse arguments and report. */
 #pragma once
+#include <stddef.h>
+#include <stdint.h>
 #include "core/error.h"
 
 /* Prints "virtlab: error: MESSAGE" and returns the exit code for err. */
@@ -11,3 +13,10 @@ int vl_cli_parse_uint(const char *option, const char *text, unsigned min, unsign
                       unsigned *out, vl_error *err);
 /* The exit code after an interruption by signal sig: 128 + sig, as shells do. */
 int vl_cli_interrupted(int sig);
+/* A size such as 512M or 2GiB, or an input error naming option. */
+int vl_cli_parse_size(const char *option, const char *text, uint64_t *out, vl_error *err);
+/* A number within [min, max], or an input error naming option. */
+int vl_cli_parse_double(const char *option, const char *text, double min, double max, double *out,
+                        vl_error *err);
+/* A CPU or memory node list such as "0-3,6" (copied to out), or an input error. */
+int vl_cli_parse_list(const char *option, const char *text, char *out, size_t size, vl_error *err);

@@ -2,11 +2,13 @@
 #include "core/clock.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 extern char **environ;
 
@@ -51,6 +53,11 @@ int vl_spawn(const char *path, char *const argv[], const struct vl_spawn_options
 		                                      opts->keep_fds[i]);
 	if (!rc && opts->cwd)
 		rc = posix_spawn_file_actions_addchdir_np(&actions, opts->cwd);
+	if (!rc && opts->output_path)
+		rc = posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, opts->output_path,
+		                                      O_WRONLY | O_CREAT | O_APPEND, 0600);
+	if (!rc && opts->output_path)
+		rc = posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
 	if (!rc)
 		rc = posix_spawn(pid, path, &actions, &attr, argv, environ);
 	posix_spawnattr_destroy(&attr);

@@ -15,6 +15,8 @@ struct vl_spawn_options {
 	 * ^C reaches only us and the whole group can be signalled at once. */
 	bool new_group;
 	const char *cwd; /* NULL: ours */
+	/* Where the child's stdout and stderr go (appended); NULL: ours. */
+	const char *output_path;
 };
 
 /* Executes path with argv, default signal dispositions and an empty mask. */

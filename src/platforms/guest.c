@@ -1,12 +1,11 @@
 #include "platforms/platform.h"
 #include "agent/client.h"
+#include "platforms/state.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define DEFAULT_STATE_ROOT "/var/lib/virtlab"
 
 /* Guest names end up in paths, cgroup names and interface names. */
 static bool name_ok(const char *name)
@@ -23,7 +22,7 @@ static bool name_ok(const char *name)
 int vl_guest_new(const struct vl_platform *p, const struct vl_guest_spec *spec,
                  struct vl_guest **out, vl_error *err)
 {
-	const char *root = getenv("VIRTLAB_STATE_DIR");
+	const char *root = vl_data_root();
 	struct vl_guest *g;
 	int len;
 
@@ -32,17 +31,16 @@ int vl_guest_new(const struct vl_platform *p, const struct vl_guest_spec *spec,
 		                      "guest name '%s' must be letters, digits, '.', '_' or '-', "
 		                      "not starting with '.' or '-'",
 		                      spec->name);
-	if (!root || !root[0])
-		root = DEFAULT_STATE_ROOT;
 	g = calloc(1, sizeof(*g));
 	if (!g)
 		return vl_error_errno(err, errno, "allocating guest %s", spec->name);
 	g->platform = p;
 	g->spec = *spec;
-	len = snprintf(g->state_dir, sizeof(g->state_dir), "%s/%s/%s", root, p->name, spec->name);
+	g->record = json_object();
+	len = snprintf(g->state_dir, sizeof(g->state_dir), "%s/guests/%s", root, spec->name);
 	if (len < 0 || (size_t)len >= sizeof(g->state_dir)) {
-		free(g);
-		return vl_error_input(err, "VIRTLAB_STATE_DIR '%s' is too long", root);
+		vl_guest_free(g);
+		return vl_error_input(err, "VIRTLAB_DATA '%s' is too long", root);
 	}
 	*out = g;
 	return 0;
@@ -50,6 +48,9 @@ int vl_guest_new(const struct vl_platform *p, const struct vl_guest_spec *spec,
 
 void vl_guest_free(struct vl_guest *g)
 {
+	if (!g)
+		return;
+	json_decref(g->record);
 	free(g);
 }
 

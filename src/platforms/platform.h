@@ -26,6 +26,10 @@ struct vl_guest_spec {
 	/* Where disk workloads put their files, as the guest sees it; "" = the
 	 * agent's default (its current directory). */
 	char workdir[PATH_MAX];
+	/* CPU policy from `virtlab guest create` or `entitle`: the CLI applies it
+	 * through apply_entitlement after each start. 0 = none. */
+	unsigned cpu_weight;
+	double cpu_max_pct;
 };
 
 /* A policy from chapter 6; zero / empty fields are left as they are. */
@@ -51,8 +55,13 @@ struct vl_footprint {
 struct vl_guest {
 	const struct vl_platform *platform;
 	struct vl_guest_spec spec;
-	char state_dir[PATH_MAX]; /* where the platform keeps this guest's files */
-	void *priv;		  /* platform-owned */
+	/* Where the platform keeps this guest's files: <data root>/guests/<name>
+	 * (state.h: vl_data_root). */
+	char state_dir[PATH_MAX];
+	void *priv;		  /* platform-owned, this process only */
+	/* Platform-owned facts that must outlive this process (init pid, cgroup
+	 * name, socket paths); saved in guest.json by vl_state_save. */
+	json_t *record;
 };
 
 struct vl_platform {

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <linux/fs.h>
 #include <unistd.h>
@@ -55,6 +56,10 @@ static int copy_data(int in, int out, off_t size)
 
 		if (n < 0 && errno == EINTR)
 			continue;
+		/* Across filesystem types (an overlay's merged view to disk)
+		 * copy_file_range refuses; sendfile copies in the kernel too. */
+		if (n < 0 && errno == EXDEV)
+			n = sendfile(out, in, NULL, size);
 		if (n <= 0)
 			return n == 0 ? (errno = EIO, -1) : -1;
 		size -= n;

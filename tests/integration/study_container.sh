@@ -1,0 +1,79 @@
+#!/bin/sh
+# Known answers of the study on the container platform (root):
+# - a container guest held at cpu-max 50% of a CPU shows a cpu.primes
+#   overhead of +100% +-10 points against bare;
+# - isolation: under stress.cpu in its neighbour a container guest slows
+#   down, and less so with disjoint cpusets or a CPU weight policy.
+# Needs an idle host: on a busy one bare itself gets less than a CPU and the
+# figures mean nothing, so the test skips (77) and says so.
+# Usage: study_container.sh PATH-TO-VIRTLAB
+set -u
+VIRTLAB=${1:?usage: study_container.sh PATH-TO-VIRTLAB}
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root (container guests)"; exit 77; }
+command -v jq >/dev/null || { echo "SKIP: jq is not installed (apt-get install jq)"; exit 77; }
+cpus=$(nproc)
+load=$(cut -d' ' -f1 /proc/loadavg)
+if [ "$(echo "$load $cpus" | awk '{print ($1 > 0.5 * $2)}')" -eq 1 ]; then
+	echo "SKIP: the host is busy (load $load on $cpus CPUs); known answers need an idle host"
+	exit 77
+fi
+TMP=$(mktemp -d /tmp/virtlab-study-container-XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+failures=0
+fail() {
+	echo "FAIL: $*"
+	failures=$((failures + 1))
+}
+
+if ! "$VIRTLAB" study --platforms bare,container --experiments cpu --set cpu.vcpus=1 \
+	--set cpu.cpu_max_pct=50 --set cpu.primes.events=10000 --out "$TMP/max" --no-report >"$TMP/max.out" 2>"$TMP/max.err"; then
+	grep -q "skipping container" "$TMP/max.err" &&
+		{ echo "SKIP: $(grep "skipping container" "$TMP/max.err")"; exit 77; }
+	fail "cpu-max study failed: $(tail -n 3 "$TMP/max.err")"
+fi
+ratio=$(jq -r '.experiments.cpu.rows[] | select(.platform == "container" and
+	.workload == "cpu.primes") | .overhead.ratio' "$TMP/max/results.json")
+echo "cpu.primes at cpu-max 50%: cost ratio $ratio against bare"
+echo "$ratio" | awk '{exit !($1 >= 1.9 && $1 <= 2.1)}' ||
+	fail "cpu-max 50%: expected a ratio of 2 +-0.1, got $ratio"
+
+if ! "$VIRTLAB" study --platforms container --experiments entitlement \
+	--set entitlement.policies=cpuset,cpu-weight --out "$TMP/iso" --no-report >"$TMP/iso.out" \
+	2>"$TMP/iso.err"; then
+	fail "isolation study failed: $(tail -n 3 "$TMP/iso.err")"
+fi
+R="$TMP/iso/results.json"
+none=$(jq -r '.experiments.entitlement.rows[] | select(.variant ==
+	"policy=none neighbour=stress.cpu") | .overhead.ratio' "$R")
+pinned=$(jq -r '.experiments.entitlement.rows[] | select(.variant ==
+	"policy=cpuset neighbour=stress.cpu") | .overhead.ratio' "$R")
+weighted=$(jq -r '.experiments.entitlement.rows[] | select(.variant ==
+	"policy=cpu-weight neighbour=stress.cpu") | .overhead.ratio' "$R")
+echo "slowdown under stress.cpu: unmanaged $none, disjoint cpusets $pinned, weight $weighted"
+echo "$none $pinned $weighted" | awk '{exit !($1 > 1.05 && $2 < $1 && $3 < $1)}' ||
+	fail "expected a slowdown that cpusets and weights shrink, got $none, $pinned, $weighted"
+
+# kill -9 in the middle, then virtlab cleanup of the study's guests: nothing
+# of them is left (records, cgroups, mounts).
+"$VIRTLAB" study --platforms container --experiments isolation --out "$TMP/killed" \
+	--no-report >/dev/null 2>&1 &
+pid=$!
+sleep 4
+kill -9 $pid
+wait $pid 2>/dev/null
+jq -e . "$TMP/killed/results.json" >/dev/null 2>&1 || [ ! -e "$TMP/killed/results.json" ] ||
+	fail "results.json is not valid JSON after kill -9"
+state=${VIRTLAB_STATE:-/run/virtlab}
+names=$(ls "$state/guests" 2>/dev/null | grep "^virtlab-$pid-")
+# Only the killed study's guests: other guests on this host are not ours.
+[ -z "$names" ] || "$VIRTLAB" cleanup $names >/dev/null 2>"$TMP/cleanup.err" ||
+	fail "virtlab cleanup failed: $(tail -n 3 "$TMP/cleanup.err")"
+left=$(ls "$state/guests" 2>/dev/null | grep "^virtlab-$pid-")
+[ -z "$left" ] || fail "records left after cleanup: $left"
+cgroups=$(ls -d /sys/fs/cgroup/*/virtlab/virtlab-$pid-* /sys/fs/cgroup/virtlab/virtlab-$pid-* \
+	2>/dev/null)
+[ -z "$cgroups" ] || fail "cgroups left after cleanup: $cgroups"
+grep -q "virtlab-$pid-" /proc/mounts && fail "mounts left after cleanup"
+
+[ $failures -eq 0 ] || exit 1
+echo "ok"
