@@ -258,16 +258,16 @@ static int start_guest(struct vl_cli_guest *cg, vl_error *err)
 
 	if (strcmp(cg->status, "running") == 0)
 		return vl_error_set(err, "guest %s is running already", cg->g->spec.name);
-	if (vl_cli_guest_need_op(cg, p->start != NULL, "start", err) < 0 ||
-	    p->start(cg->g, err) < 0)
+	if (vl_cli_guest_need_op(cg, p->start != NULL, "start", err) < 0)
 		return -1;
-	if (vl_state_save(cg->g, "running", err) < 0)
+	if (!p->persistent)
+		return vl_error_set(err,
+				    "platform %s cannot keep a guest running after this command "
+				    "(virtlab run --platform %s runs one there)",
+				    p->name, p->name);
+	if (p->start(cg->g, err) < 0 || vl_state_save(cg->g, "running", err) < 0)
 		return -1;
 	if (check_reachable(cg->g->spec.name, err) < 0) {
-		vl_error_wrap(err,
-		              "platform %s cannot keep a guest running after this command "
-		              "(virtlab run --platform %s runs one there)",
-		              p->name, p->name);
 		if (p->stop)
 			p->stop(cg->g, &ignored);
 		vl_state_save(cg->g, cg->status, &ignored);

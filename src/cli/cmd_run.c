@@ -262,7 +262,6 @@ static int prepare(const struct run_options *o, struct vl_params *p,
                    const struct vl_platform **platform, struct vl_guest_spec *spec, vl_error *err)
 {
 	const struct vl_workload *w = vl_workload_find(o->workload);
-	struct vl_probe probe;
 	struct stat st;
 
 	if (!w)
@@ -283,13 +282,8 @@ static int prepare(const struct run_options *o, struct vl_params *p,
 			                      "virtlab guest create --workdir)");
 		return 0;
 	}
-	*platform = vl_platform_find(o->platform);
-	if (!*platform)
-		return vl_error_input(err, "unknown platform '%s' (bare or null)", o->platform);
-	(*platform)->probe(&probe);
-	if (!probe.usable)
-		return vl_error_set(err, "platform %s cannot run here: %s", o->platform,
-		                    probe.reason);
+	if (vl_cli_find_platform(o->platform, platform, err) < 0)
+		return -1;
 	memset(spec, 0, sizeof(*spec));
 	snprintf(spec->name, sizeof(spec->name), "run-%d", (int)getpid());
 	if (o->workdir) {

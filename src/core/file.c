@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -25,7 +26,8 @@ static int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-int vl_write_file_atomic(const char *path, const void *data, size_t len, vl_error *err)
+static int write_replace(const char *path, const void *data, size_t len, bool durable,
+			 vl_error *err)
 {
 	char tmp[PATH_MAX];
 	char dir_buf[PATH_MAX];
@@ -37,7 +39,7 @@ int vl_write_file_atomic(const char *path, const void *data, size_t len, vl_erro
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return vl_error_errno(err, errno, "creating %s", tmp);
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (write_all(fd, data, len) < 0 || (durable && fsync(fd) < 0)) {
 		int saved = errno;
 		unlink(tmp);
 		return vl_error_errno(err, saved, "writing %s", tmp);
@@ -52,12 +54,24 @@ int vl_write_file_atomic(const char *path, const void *data, size_t len, vl_erro
 		unlink(tmp);
 		return vl_error_errno(err, saved, "renaming %s to %s", tmp, path);
 	}
+	if (!durable)
+		return 0;
 	/* The rename is durable only once the directory entry is on disk. */
 	snprintf(dir_buf, sizeof(dir_buf), "%s", path);
 	dir_fd = open(dirname(dir_buf), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dir_fd >= 0)
 		fsync(dir_fd);
 	return 0;
+}
+
+int vl_write_file_atomic(const char *path, const void *data, size_t len, vl_error *err)
+{
+	return write_replace(path, data, len, true, err);
+}
+
+int vl_write_file_replace(const char *path, const void *data, size_t len, vl_error *err)
+{
+	return write_replace(path, data, len, false, err);
 }
 
 int vl_read_file(const char *path, char **out, size_t *len, vl_error *err)

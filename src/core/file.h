@@ -5,6 +5,9 @@
 #include "core/error.h"
 
 int vl_write_file_atomic(const char *path, const void *data, size_t len, vl_error *err);
+/* Atomic against a killed process but not a power cut (no fsync): for state
+ * records that are written on every step and die with a reboot anyway. */
+int vl_write_file_replace(const char *path, const void *data, size_t len, vl_error *err);
 /* Reads a whole (small) file; *out is NUL-terminated and must be freed. */
 int vl_read_file(const char *path, char **out, size_t *len, vl_error *err);
 /* Reads the first line of a file (sysfs, procfs, cgroup files), trailing

@@ -861,6 +861,7 @@ static int footprint(struct vl_guest *g, struct vl_footprint *out, vl_error *err
 
 const struct vl_platform vl_platform_container = {
         .name = "container",
+        .persistent = true,
         .summary = "built-in Linux containers: namespaces, cgroups, overlay root filesystems",
         .probe = probe,
         .provision = provision,

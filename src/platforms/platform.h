@@ -67,6 +67,9 @@ struct vl_guest {
 struct vl_platform {
 	const char *name;
 	const char *summary;
+	/* Its guests outlive the virtlab process that started them, so
+	 * `virtlab guest start` can leave them running. */
+	bool persistent;
 	void (*probe)(struct vl_probe *out);
 	/* Builds what the guest needs (image, disk) and its state record. */
 	int (*provision)(struct vl_guest *g, vl_error *err);

@@ -232,25 +232,13 @@ static void kill_run(struct vl_guest *g)
 
 /* ---- probe ---- */
 
-/* KVM that runs a one-instruction guest (host_facts) may still not boot
- * Debian's kernel: kvm-pvm runs only guests built for PVM, and QEMU fails on
- * its MSRs with -cpu host. */
 static bool kvm_usable(char *reason, size_t size)
 {
 	cleanup_json json_t *kvm = vl_host_kvm_facts();
 	const char *why = json_string_value(json_object_get(kvm, "reason"));
-	struct stat st;
 
 	snprintf(reason, size, "%s", why ? why : "");
-	if (!json_is_true(json_object_get(kvm, "usable")))
-		return false;
-	if (stat("/sys/module/kvm_pvm", &st) == 0) {
-		snprintf(reason, size,
-		         "/dev/kvm is kvm-pvm, which runs only PVM-enabled guest "
-		         "kernels, not Debian's");
-		return false;
-	}
-	return true;
+	return json_is_true(json_object_get(kvm, "usable"));
 }
 
 static void probe(struct vl_probe *out)
@@ -839,6 +827,7 @@ static int footprint(struct vl_guest *g, struct vl_footprint *out, vl_error *err
 
 const struct vl_platform vl_platform_qemu = {
         .name = "qemu",
+        .persistent = true,
         .summary = "QEMU/KVM virtual machines (TCG software emulation without /dev/kvm)",
         .probe = probe,
         .provision = provision,

@@ -205,7 +205,7 @@ static int write_record(const struct vl_guest *g, const char *status, const stru
 	text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
 	if (!text)
 		return vl_error_set(err, "encoding the record of guest %s", g->spec.name);
-	if (vl_write_file_atomic(path, text, strlen(text), err) < 0)
+	if (vl_write_file_replace(path, text, strlen(text), err) < 0)
 		return vl_error_wrap(err, "saving guest %s", g->spec.name);
 	return 0;
 }

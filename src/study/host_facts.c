@@ -310,7 +310,7 @@ json_t *vl_host_kvm_facts(void)
 	char reason[256] = "";
 	struct stat st;
 	int api = -1;
-	bool ran = false;
+	bool ran = false, pvm;
 
 	json_object_set_new(kvm, "present",
 	                    json_boolean(stat("/dev/kvm", &st) == 0 && S_ISCHR(st.st_mode)));
@@ -327,7 +327,15 @@ json_t *vl_host_kvm_facts(void)
 	json_object_set_new(kvm, "api_version", api >= 0 ? json_integer(api) : json_null());
 	json_object_set_new(kvm, "vm_created", json_boolean(vm >= 0));
 	json_object_set_new(kvm, "guest_ran", json_boolean(ran));
-	json_object_set_new(kvm, "usable", json_boolean(ran));
+	/* kvm-pvm passes the one-instruction test but boots only PVM-enabled
+	 * guest kernels; QEMU with Debian's kernel fails on it. */
+	pvm = stat("/sys/module/kvm_pvm", &st) == 0;
+	if (ran && pvm)
+		snprintf(reason, sizeof(reason),
+			 "/dev/kvm is kvm-pvm, which runs only PVM-enabled guest kernels, "
+			 "not Debian's");
+	json_object_set_new(kvm, "module", json_string(pvm ? "kvm_pvm" : "kvm"));
+	json_object_set_new(kvm, "usable", json_boolean(ran && !pvm));
 	json_object_set_new(kvm, "reason", string_or_null(reason));
 	return kvm;
 }

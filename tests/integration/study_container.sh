@@ -4,19 +4,14 @@
 #   overhead of +100% +-10 points against bare;
 # - isolation: under stress.cpu in its neighbour a container guest slows
 #   down, and less so with disjoint cpusets or a CPU weight policy.
-# Needs an idle host: on a busy one bare itself gets less than a CPU and the
-# figures mean nothing, so the test skips (77) and says so.
+# - kill -9 of a study, then virtlab cleanup of its guests: nothing is left.
+# The known answers need an idle host: on a busy one bare itself gets less
+# than a CPU and the figures mean nothing, so they are skipped (77, said so).
 # Usage: study_container.sh PATH-TO-VIRTLAB
 set -u
 VIRTLAB=${1:?usage: study_container.sh PATH-TO-VIRTLAB}
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root (container guests)"; exit 77; }
 command -v jq >/dev/null || { echo "SKIP: jq is not installed (apt-get install jq)"; exit 77; }
-cpus=$(nproc)
-load=$(cut -d' ' -f1 /proc/loadavg)
-if [ "$(echo "$load $cpus" | awk '{print ($1 > 0.5 * $2)}')" -eq 1 ]; then
-	echo "SKIP: the host is busy (load $load on $cpus CPUs); known answers need an idle host"
-	exit 77
-fi
 TMP=$(mktemp -d /tmp/virtlab-study-container-XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 failures=0
@@ -25,8 +20,40 @@ fail() {
 	failures=$((failures + 1))
 }
 
+# kill -9 in the middle, then virtlab cleanup of the study's guests: nothing
+# of them is left (records, cgroups, mounts).
+"$VIRTLAB" study --platforms container --experiments isolation --out "$TMP/killed" \
+	--no-report >/dev/null 2>&1 &
+pid=$!
+sleep 4
+kill -9 $pid
+wait $pid 2>/dev/null
+jq -e . "$TMP/killed/results.json" >/dev/null 2>&1 || [ ! -e "$TMP/killed/results.json" ] ||
+	fail "results.json is not valid JSON after kill -9"
+state=${VIRTLAB_STATE:-/run/virtlab}
+names=$(ls "$state/guests" 2>/dev/null | grep "^virtlab-$pid-")
+# Only the killed study's guests: other guests on this host are not ours.
+[ -z "$names" ] || "$VIRTLAB" cleanup $names >/dev/null 2>"$TMP/cleanup.err" ||
+	fail "virtlab cleanup failed: $(tail -n 3 "$TMP/cleanup.err")"
+left=$(ls "$state/guests" 2>/dev/null | grep "^virtlab-$pid-")
+[ -z "$left" ] || fail "records left after cleanup: $left"
+cgroups=$(ls -d /sys/fs/cgroup/*/virtlab/virtlab-$pid-* /sys/fs/cgroup/virtlab/virtlab-$pid-* \
+	2>/dev/null)
+[ -z "$cgroups" ] || fail "cgroups left after cleanup: $cgroups"
+grep -q "virtlab-$pid-" /proc/mounts && fail "mounts left after cleanup"
+
+cpus=$(nproc)
+load=$(cut -d' ' -f1 /proc/loadavg)
+busy=$(echo "$load $cpus" | awk '{print ($1 > 0.5 * $2)}')
+if [ "$busy" -eq 1 ]; then
+	[ $failures -eq 0 ] || exit 1
+	echo "SKIP: the host is busy (load $load on $cpus CPUs); known answers need an idle host"
+	exit 77
+fi
+
 if ! "$VIRTLAB" study --platforms bare,container --experiments cpu --set cpu.vcpus=1 \
-	--set cpu.cpu_max_pct=50 --set cpu.primes.events=10000 --out "$TMP/max" --no-report >"$TMP/max.out" 2>"$TMP/max.err"; then
+	--set cpu.cpu_max_pct=50 --set cpu.primes.events=10000 --out "$TMP/max" --no-report \
+	>"$TMP/max.out" 2>"$TMP/max.err"; then
 	grep -q "skipping container" "$TMP/max.err" &&
 		{ echo "SKIP: $(grep "skipping container" "$TMP/max.err")"; exit 77; }
 	fail "cpu-max study failed: $(tail -n 3 "$TMP/max.err")"
@@ -52,28 +79,6 @@ weighted=$(jq -r '.experiments.entitlement.rows[] | select(.variant ==
 echo "slowdown under stress.cpu: unmanaged $none, disjoint cpusets $pinned, weight $weighted"
 echo "$none $pinned $weighted" | awk '{exit !($1 > 1.05 && $2 < $1 && $3 < $1)}' ||
 	fail "expected a slowdown that cpusets and weights shrink, got $none, $pinned, $weighted"
-
-# kill -9 in the middle, then virtlab cleanup of the study's guests: nothing
-# of them is left (records, cgroups, mounts).
-"$VIRTLAB" study --platforms container --experiments isolation --out "$TMP/killed" \
-	--no-report >/dev/null 2>&1 &
-pid=$!
-sleep 4
-kill -9 $pid
-wait $pid 2>/dev/null
-jq -e . "$TMP/killed/results.json" >/dev/null 2>&1 || [ ! -e "$TMP/killed/results.json" ] ||
-	fail "results.json is not valid JSON after kill -9"
-state=${VIRTLAB_STATE:-/run/virtlab}
-names=$(ls "$state/guests" 2>/dev/null | grep "^virtlab-$pid-")
-# Only the killed study's guests: other guests on this host are not ours.
-[ -z "$names" ] || "$VIRTLAB" cleanup $names >/dev/null 2>"$TMP/cleanup.err" ||
-	fail "virtlab cleanup failed: $(tail -n 3 "$TMP/cleanup.err")"
-left=$(ls "$state/guests" 2>/dev/null | grep "^virtlab-$pid-")
-[ -z "$left" ] || fail "records left after cleanup: $left"
-cgroups=$(ls -d /sys/fs/cgroup/*/virtlab/virtlab-$pid-* /sys/fs/cgroup/virtlab/virtlab-$pid-* \
-	2>/dev/null)
-[ -z "$cgroups" ] || fail "cgroups left after cleanup: $cgroups"
-grep -q "virtlab-$pid-" /proc/mounts && fail "mounts left after cleanup"
 
 [ $failures -eq 0 ] || exit 1
 echo "ok"
