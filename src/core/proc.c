@@ -1,5 +1,7 @@
 #include "core/proc.h"
 #include "core/clock.h"
+#include "core/cleanup.h"
+#include "core/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -122,4 +124,28 @@ const char *vl_proc_describe_status(int status, char *buf, size_t size)
 	else
 		snprintf(buf, size, "wait status 0x%x", (unsigned)status);
 	return buf;
+}
+
+/* A "Name:  1234 kB" line of smaps_rollup. */
+static uint64_t smaps_field(const char *text, const char *name)
+{
+	const char *line = strstr(text, name);
+	unsigned long long kib = 0;
+
+	if (line)
+		sscanf(line + strlen(name), "%llu", &kib);
+	return kib * 1024ull;
+}
+
+int vl_proc_memory_add(pid_t pid, uint64_t *rss, uint64_t *pss, vl_error *err)
+{
+	cleanup_free char *text = NULL;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
+	if (vl_read_file(path, &text, NULL, err) < 0)
+		return -1;
+	*rss += smaps_field(text, "\nRss:");
+	*pss += smaps_field(text, "\nPss:");
+	return 0;
 }

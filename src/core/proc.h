@@ -1,6 +1,7 @@
 /* Child processes: spawn with inherited fds, wait with a deadline, signal a
  * process group. Mechanism only; when to escalate is the caller's choice. */
 #pragma once
+#include <stdint.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -31,3 +32,7 @@ int vl_proc_kill_group(pid_t pgid, int sig, vl_error *err);
 int vl_proc_reap(pid_t pid, int *status, vl_error *err);
 /* "exited with status 1", "killed by signal 9 (Killed)". */
 const char *vl_proc_describe_status(int status, char *buf, size_t size);
+
+/* Adds a process's resident and proportional memory (smaps_rollup) to *rss
+ * and *pss, in bytes. */
+int vl_proc_memory_add(pid_t pid, uint64_t *rss, uint64_t *pss, vl_error *err);

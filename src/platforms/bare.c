@@ -187,32 +187,15 @@ static int destroy(struct vl_guest *g, vl_error *err)
 	return rc;
 }
 
-/* Parses "Rss:  1234 kB" style lines of smaps_rollup. */
-static uint64_t smaps_field(const char *text, const char *name)
-{
-	const char *line = strstr(text, name);
-	unsigned long long kib = 0;
-
-	if (line)
-		sscanf(line + strlen(name), "%llu", &kib);
-	return kib * 1024ull;
-}
-
 static int footprint(struct vl_guest *g, struct vl_footprint *out, vl_error *err)
 {
 	struct bare *b = g->priv;
-	cleanup_free char *text = NULL;
-	char path[64];
-	size_t len;
 
 	memset(out, 0, sizeof(*out));
 	if (!b || !b->pid)
 		return vl_error_set(err, "guest %s is not running", g->spec.name);
-	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)b->pid);
-	if (vl_read_file(path, &text, &len, err) < 0)
+	if (vl_proc_memory_add(b->pid, &out->rss_bytes, &out->pss_bytes, err) < 0)
 		return vl_error_wrap(err, "footprint of guest %s", g->spec.name);
-	out->rss_bytes = smaps_field(text, "\nRss:");
-	out->pss_bytes = smaps_field(text, "\nPss:");
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 #include "platforms/platform.h"
 #include "agent/client.h"
 #include "core/cleanup.h"
+#include "core/proc.h"
 #include "core/clock.h"
 #include "core/file.h"
 #include "core/interrupt.h"
@@ -810,16 +811,6 @@ static int apply_entitlement(struct vl_guest *g, const struct vl_entitlement *e,
 	return rc < 0 ? vl_error_wrap(err, "entitling guest %s", g->spec.name) : 0;
 }
 
-static uint64_t smaps_field(const char *text, const char *name)
-{
-	const char *line = strstr(text, name);
-	unsigned long long kib = 0;
-
-	if (line)
-		sscanf(line + strlen(name), "%llu", &kib);
-	return kib * 1024ull;
-}
-
 static int footprint(struct vl_guest *g, struct vl_footprint *out, vl_error *err)
 {
 	struct vl_cgroup *cg = NULL;
@@ -846,15 +837,9 @@ static int footprint(struct vl_guest *g, struct vl_footprint *out, vl_error *err
 		return vl_error_wrap(err, "footprint of guest %s", g->spec.name);
 	for (char *save = NULL, *l = strtok_r(procs, "\n", &save); l;
 	     l = strtok_r(NULL, "\n", &save)) {
-		cleanup_free char *text = NULL;
 		vl_error gone = {0};
-
-		snprintf(path, sizeof(path), "/proc/%s/smaps_rollup", l);
 		/* A process may exit between the two reads. */
-		if (vl_read_file(path, &text, &len, &gone) < 0)
-			continue;
-		out->rss_bytes += smaps_field(text, "\nRss:");
-		out->pss_bytes += smaps_field(text, "\nPss:");
+		vl_proc_memory_add((pid_t)atoi(l), &out->rss_bytes, &out->pss_bytes, &gone);
 	}
 	return 0;
 }

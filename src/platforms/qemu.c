@@ -788,34 +788,17 @@ static int apply_entitlement(struct vl_guest *g, const struct vl_entitlement *e,
 	return 0;
 }
 
-/* A "Name:  1234 kB" line of smaps_rollup. */
-static uint64_t smaps_field(const char *text, const char *name)
-{
-	const char *line = strstr(text, name);
-	unsigned long long kib = 0;
-
-	if (line)
-		sscanf(line + strlen(name), "%llu", &kib);
-	return kib * 1024ull;
-}
-
 static int footprint(struct vl_guest *g, struct vl_footprint *out, vl_error *err)
 {
 	pid_t pid = running_pid(g);
-	cleanup_free char *text = NULL;
 	struct vl_cgroup *cg = NULL;
 	struct vl_cgroup_stats stats;
-	char path[64];
-	size_t len;
 
 	memset(out, 0, sizeof(*out));
 	if (!pid)
 		return vl_error_set(err, "guest %s is not running", g->spec.name);
-	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
-	if (vl_read_file(path, &text, &len, err) < 0)
+	if (vl_proc_memory_add(pid, &out->rss_bytes, &out->pss_bytes, err) < 0)
 		return vl_error_wrap(err, "footprint of guest %s", g->spec.name);
-	out->rss_bytes = smaps_field(text, "\nRss:");
-	out->pss_bytes = smaps_field(text, "\nPss:");
 	if (open_cgroup(g, &cg, err) < 0)
 		return -1;
 	if (vl_cgroup_read_stats(cg, &stats, err) == 0 && (stats.have & VL_CGROUP_STAT_MEMORY))
