@@ -13,6 +13,7 @@
  * host reaches it through /proc/INIT/root. See docs/design.md, "Container
  * platform", for why not a bind mount or a relay. */
 #include "platforms/platform.h"
+#include "platforms/entitlement.h"
 #include "agent/client.h"
 #include "core/cleanup.h"
 #include "core/proc.h"
@@ -775,38 +776,13 @@ static int destroy(struct vl_guest *g, vl_error *err)
 static int apply_entitlement(struct vl_guest *g, const struct vl_entitlement *e, vl_error *err)
 {
 	struct vl_cgroup *cg = NULL;
-	int rc = 0;
+	int rc;
 
 	if (!running(g))
 		return vl_error_input(err, "guest %s is not running; start it first", g->spec.name);
 	if (open_cgroup(g, &cg, err) < 0)
 		return vl_error_wrap(err, "entitling guest %s", g->spec.name);
-	if (e->cpu_weight)
-		rc = vl_cgroup_set_cpu_weight(cg, e->cpu_weight, err);
-	if (rc == 0 && e->cpu_max_pct > 0)
-		rc = vl_cgroup_set_cpu_max(cg, e->cpu_max_pct, err);
-	if (rc == 0 && (e->cpuset[0] || e->mems[0]))
-		rc = vl_cgroup_set_cpuset(cg, e->cpuset, e->mems, err);
-	if (rc == 0 && e->memory_bytes)
-		rc = vl_cgroup_set_memory(cg,
-		                          &(struct vl_cgroup_memory){(int64_t)e->memory_bytes,
-		                                                     VL_CGROUP_UNCHANGED,
-		                                                     VL_CGROUP_UNCHANGED},
-		                          err);
-	if (rc == 0 && (e->io_read_bps || e->io_write_bps)) {
-		if (!e->io_device[0])
-			rc = vl_error_input(err, "an I/O throttle needs a device (MAJ:MIN)");
-		else
-			rc = vl_cgroup_set_io_bps(
-			        cg, e->io_device,
-			        e->io_read_bps ? (int64_t)e->io_read_bps : VL_CGROUP_UNCHANGED,
-			        e->io_write_bps ? (int64_t)e->io_write_bps : VL_CGROUP_UNCHANGED,
-			        err);
-	}
-	if (rc == 0 && e->pids_max)
-		rc = vl_cgroup_set_pids_max(cg, e->pids_max, err);
-	if (rc == 0 && e->net_classid)
-		rc = vl_cgroup_set_net_classid(cg, e->net_classid, err);
+	rc = vl_entitlement_apply_cgroup(cg, e, err);
 	vl_cgroup_free(cg);
 	return rc < 0 ? vl_error_wrap(err, "entitling guest %s", g->spec.name) : 0;
 }

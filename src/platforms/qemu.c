@@ -8,6 +8,7 @@
  * command needs (pid, sockets, disk) is in g->record, and nothing lives in
  * g->priv. */
 #include "platforms/platform.h"
+#include "platforms/entitlement.h"
 #include "core/cleanup.h"
 #include "core/clock.h"
 #include "core/command.h"
@@ -752,30 +753,7 @@ static int apply_entitlement(struct vl_guest *g, const struct vl_entitlement *e,
 
 	if (open_cgroup(g, &cg, err) < 0)
 		return -1;
-	rc = (e->cpu_weight && vl_cgroup_set_cpu_weight(cg, e->cpu_weight, err) < 0) ||
-	                     (e->cpu_max_pct > 0 &&
-	                      vl_cgroup_set_cpu_max(cg, e->cpu_max_pct, err) < 0) ||
-	                     ((e->cpuset[0] || e->mems[0]) &&
-	                      vl_cgroup_set_cpuset(cg, e->cpuset, e->mems, err) < 0) ||
-	                     (e->memory_bytes &&
-	                      vl_cgroup_set_memory(
-	                              cg,
-	                              &(struct vl_cgroup_memory){(int64_t)e->memory_bytes,
-	                                                         VL_CGROUP_UNCHANGED,
-	                                                         VL_CGROUP_UNCHANGED},
-	                              err) < 0) ||
-	                     (e->io_device[0] &&
-	                      vl_cgroup_set_io_bps(cg, e->io_device,
-	                                           e->io_read_bps ? (int64_t)e->io_read_bps
-	                                                          : VL_CGROUP_NO_LIMIT,
-	                                           e->io_write_bps ? (int64_t)e->io_write_bps
-	                                                           : VL_CGROUP_NO_LIMIT,
-	                                           err) < 0) ||
-	                     (e->pids_max && vl_cgroup_set_pids_max(cg, e->pids_max, err) < 0) ||
-	                     (e->net_classid &&
-	                      vl_cgroup_set_net_classid(cg, e->net_classid, err) < 0)
-	             ? -1
-	             : 0;
+	rc = vl_entitlement_apply_cgroup(cg, e, err);
 	vl_cgroup_free(cg);
 	if (rc == 0 && e->cpuset[0]) {
 		rc = vl_qmp_connect(rec_str(g, "qmp_socket"), QMP_TIMEOUT_S, &q, err);

@@ -162,7 +162,8 @@ static int run(const struct vl_params *p, const struct vl_run_ctx *ctx, struct v
 	}
 	while (!*stop && vl_now_ns() - start < duration_ns) {
 		uint64_t left = duration_ns - (vl_now_ns() - start);
-		vl_sleep_ns(left < 10000000 ? left : 10000000, stop);
+		uint64_t q = getenv("NG_Q") ? 100000000 : 10000000;
+		vl_sleep_ns(left < q ? left : q, stop);
 	}
 	t.quit = 1;
 	per_stream = json_array();
