@@ -15,14 +15,13 @@ void vl_agent_client_free(struct vl_agent_client *c);
  * *result; on {"ok": false} fails with the agent's message. args may be NULL;
  * it is not stolen. */
 int vl_agent_call(struct vl_agent_client *c, const char *op, json_t *args, double timeout_s,
-		  json_t **result, vl_error *err);
+                  json_t **result, vl_error *err);
 
 /* Convenience wrappers. */
 int vl_agent_hello(struct vl_agent_client *c, double timeout_s, json_t **facts, vl_error *err);
 /* result: {"workload", "params" (resolved), "samples": [result json...]} */
-int vl_agent_run(struct vl_agent_client *c, const char *workload, json_t *params,
-		 unsigned repeat, unsigned warmup, double timeout_s, json_t **result,
-		 vl_error *err);
+int vl_agent_run(struct vl_agent_client *c, const char *workload, json_t *params, unsigned repeat,
+                 unsigned warmup, double timeout_s, json_t **result, vl_error *err);
 int vl_agent_shutdown(struct vl_agent_client *c, double timeout_s, vl_error *err);
 
 /* The protocol error code of the last call's error reply ("bad-params",

@@ -262,9 +262,9 @@ static int start_guest(struct vl_cli_guest *cg, vl_error *err)
 		return -1;
 	if (!p->persistent)
 		return vl_error_set(err,
-				    "platform %s cannot keep a guest running after this command "
-				    "(virtlab run --platform %s runs one there)",
-				    p->name, p->name);
+		                    "platform %s cannot keep a guest running after this command "
+		                    "(virtlab run --platform %s runs one there)",
+		                    p->name, p->name);
 	if (p->start(cg->g, err) < 0 || vl_state_save(cg->g, "running", err) < 0)
 		return -1;
 	if (check_reachable(cg->g->spec.name, err) < 0) {

@@ -31,11 +31,11 @@ static inline void vl_json_decrefp(json_t **j)
 	json_decref(*j);
 }
 
-#define cleanup_free   __attribute__((cleanup(vl_freep)))
-#define cleanup_close  __attribute__((cleanup(vl_closep)))
-#define cleanup_file   __attribute__((cleanup(vl_fclosep)))
-#define cleanup_dir    __attribute__((cleanup(vl_closedirp)))
-#define cleanup_json   __attribute__((cleanup(vl_json_decrefp)))
+#define cleanup_free  __attribute__((cleanup(vl_freep)))
+#define cleanup_close __attribute__((cleanup(vl_closep)))
+#define cleanup_file  __attribute__((cleanup(vl_fclosep)))
+#define cleanup_dir   __attribute__((cleanup(vl_closedirp)))
+#define cleanup_json  __attribute__((cleanup(vl_json_decrefp)))
 
 /* Hands ownership out of a cleanup variable. */
 #define vl_steal_ptr(p)                                                                            \

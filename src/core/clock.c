@@ -18,7 +18,7 @@ double vl_seconds_since(uint64_t start_ns)
 void vl_sleep_ns(uint64_t ns, const volatile int *stop)
 {
 	struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000ull),
-			      .tv_nsec = (long)(ns % 1000000000ull)};
+	                      .tv_nsec = (long)(ns % 1000000000ull)};
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
 		if (stop && *stop)
 			return;

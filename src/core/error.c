@@ -4,7 +4,7 @@
 #include <string.h>
 
 static int set_message(vl_error *err, enum vl_error_kind kind, int errnum, const char *fmt,
-		       va_list ap)
+                       va_list ap)
 {
 	if (!err)
 		return -1;

@@ -20,7 +20,7 @@ typedef struct vl_error {
 int vl_error_set(vl_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Like vl_error_set() and appends strerror(errnum). */
 int vl_error_errno(vl_error *err, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 /* Records bad input (exit code 2). */
 int vl_error_input(vl_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prefixes context: "starting x: <previous message>"; keeps kind and errnum. Returns -1. */

@@ -27,7 +27,7 @@ static int write_all(int fd, const void *data, size_t len)
 }
 
 static int write_replace(const char *path, const void *data, size_t len, bool durable,
-			 vl_error *err)
+                         vl_error *err)
 {
 	char tmp[PATH_MAX];
 	char dir_buf[PATH_MAX];

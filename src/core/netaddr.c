@@ -4,8 +4,8 @@
 #include <netinet/in.h>
 #include <string.h>
 
-int vl_sockaddr_parse(const char *host, unsigned port, struct sockaddr_storage *ss,
-		      socklen_t *len, vl_error *err)
+int vl_sockaddr_parse(const char *host, unsigned port, struct sockaddr_storage *ss, socklen_t *len,
+                      vl_error *err)
 {
 	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
@@ -26,5 +26,5 @@ int vl_sockaddr_parse(const char *host, unsigned port, struct sockaddr_storage *
 		return 0;
 	}
 	return vl_error_input(err, "'%s' is not an IPv4 or IPv6 address (give an IP literal)",
-			      host);
+	                      host);
 }

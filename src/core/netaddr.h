@@ -4,5 +4,5 @@
 #include <sys/socket.h>
 #include "core/error.h"
 
-int vl_sockaddr_parse(const char *host, unsigned port, struct sockaddr_storage *ss,
-		      socklen_t *len, vl_error *err);
+int vl_sockaddr_parse(const char *host, unsigned port, struct sockaddr_storage *ss, socklen_t *len,
+                      vl_error *err);

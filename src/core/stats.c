@@ -41,7 +41,7 @@ static double binomial_half_cdf(size_t n, size_t k)
 	double sum = 0.0;
 	for (size_t i = 0; i <= k && i <= n; i++)
 		sum += exp(lgamma((double)n + 1) - lgamma((double)i + 1) -
-			   lgamma((double)(n - i) + 1) - (double)n * log(2.0));
+		           lgamma((double)(n - i) + 1) - (double)n * log(2.0));
 	return sum;
 }
 

@@ -17,12 +17,12 @@ int vl_parse_size(const char *text, uint64_t *out, vl_error *err)
 
 	if (!text || !*text || text[0] == '-')
 		return vl_error_input(err, "'%s' is not a size (use a number with k, M, G or T)",
-				      text ? text : "");
+		                      text ? text : "");
 	errno = 0;
 	value = strtod(text, &end);
 	if (errno || end == text || !isfinite(value) || value < 0)
 		return vl_error_input(err, "'%s' is not a size (use a number with k, M, G or T)",
-				      text);
+		                      text);
 	if (*end) {
 		const char *s = strchr(suffixes, tolower((unsigned char)*end));
 		if (s) {
@@ -37,7 +37,7 @@ int vl_parse_size(const char *text, uint64_t *out, vl_error *err)
 	}
 	if (*end)
 		return vl_error_input(err, "'%s' is not a size (use a number with k, M, G or T)",
-				      text);
+		                      text);
 	if (value * (double)mult > 18446744073709549568.0)
 		return vl_error_input(err, "size '%s' is too large", text);
 	*out = (uint64_t)(value * (double)mult);
@@ -50,7 +50,7 @@ int vl_parse_duration(const char *text, double *seconds, vl_error *err)
 		const char *suffix;
 		double scale;
 	} units[] = {{"ns", 1e-9}, {"us", 1e-6}, {"ms", 1e-3}, {"s", 1},
-		     {"m", 60},    {"h", 3600}, {"", 1}};
+	             {"m", 60},    {"h", 3600},  {"", 1}};
 	char *end;
 	double value;
 

@@ -9,10 +9,10 @@
 #include "core/error.h"
 
 struct vl_image {
-	char kind[32];	  /* "busybox" or "debian" */
-	char path[4096];  /* the image's root directory */
-	char hash[65];	  /* content hash (hex) of what went in */
-	bool from_cache;  /* true when this call found it ready */
+	char kind[32];   /* "busybox" or "debian" */
+	char path[4096]; /* the image's root directory */
+	char hash[65];   /* content hash (hex) of what went in */
+	bool from_cache; /* true when this call found it ready */
 };
 
 /* Path of the static agent to put in guests: $VIRTLAB_AGENT, else

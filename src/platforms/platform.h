@@ -13,16 +13,16 @@
 struct vl_probe {
 	bool usable;
 	char reason[256]; /* why not usable, or a caveat ("no /dev/kvm: TCG") */
-	char accel[16];	  /* "native", "kvm", "tcg", "xen" ... */
+	char accel[16];   /* "native", "kvm", "tcg", "xen" ... */
 };
 
 struct vl_guest_spec {
 	char name[VL_NAME_MAX];
 	char image[VL_NAME_MAX]; /* "" = the platform's default image */
-	unsigned cpus;		 /* 0 = platform default */
-	char cpuset[64];	 /* "" = any */
-	uint64_t memory_bytes;	 /* 0 = platform default / unlimited */
-	unsigned pids_max;	 /* 0 = platform default */
+	unsigned cpus;           /* 0 = platform default */
+	char cpuset[64];         /* "" = any */
+	uint64_t memory_bytes;   /* 0 = platform default / unlimited */
+	unsigned pids_max;       /* 0 = platform default */
 	/* Where disk workloads put their files, as the guest sees it; "" = the
 	 * agent's default (its current directory). */
 	char workdir[PATH_MAX];
@@ -34,12 +34,12 @@ struct vl_guest_spec {
 
 /* A policy from chapter 6; zero / empty fields are left as they are. */
 struct vl_entitlement {
-	unsigned cpu_weight;   /* cgroup v2 scale 1..10000; v1 shares are converted */
-	double cpu_max_pct;    /* percent of one CPU; 0 = unlimited */
+	unsigned cpu_weight; /* cgroup v2 scale 1..10000; v1 shares are converted */
+	double cpu_max_pct;  /* percent of one CPU; 0 = unlimited */
 	char cpuset[64];
 	char mems[64];
 	uint64_t memory_bytes;
-	char io_device[32];    /* "MAJ:MIN" for the throttles below */
+	char io_device[32]; /* "MAJ:MIN" for the throttles below */
 	uint64_t io_read_bps;
 	uint64_t io_write_bps;
 	unsigned pids_max;
@@ -58,7 +58,7 @@ struct vl_guest {
 	/* Where the platform keeps this guest's files: <data root>/guests/<name>
 	 * (state.h: vl_data_root). */
 	char state_dir[PATH_MAX];
-	void *priv;		  /* platform-owned, this process only */
+	void *priv; /* platform-owned, this process only */
 	/* Platform-owned facts that must outlive this process (init pid, cgroup
 	 * name, socket paths); saved in guest.json by vl_state_save. */
 	json_t *record;
@@ -82,8 +82,7 @@ struct vl_platform {
 	int (*destroy)(struct vl_guest *g, vl_error *err);
 	/* A bidirectional byte stream to the guest's agent; the caller owns the fd. */
 	int (*open_channel)(struct vl_guest *g, int *fd, vl_error *err);
-	int (*apply_entitlement)(struct vl_guest *g, const struct vl_entitlement *e,
-				 vl_error *err);
+	int (*apply_entitlement)(struct vl_guest *g, const struct vl_entitlement *e, vl_error *err);
 	int (*footprint)(struct vl_guest *g, struct vl_footprint *out, vl_error *err);
 };
 
@@ -93,9 +92,9 @@ const struct vl_platform *const *vl_platform_all(size_t *count);
 
 /* guest.c: lifetime of the struct itself; platform ops do the rest. */
 int vl_guest_new(const struct vl_platform *p, const struct vl_guest_spec *spec,
-		 struct vl_guest **out, vl_error *err);
+                 struct vl_guest **out, vl_error *err);
 void vl_guest_free(struct vl_guest *g);
 /* One request to the guest's agent over a fresh open_channel (hello when a
  * platform waits for its guest, shutdown when it stops it). result may be NULL. */
 int vl_guest_agent_call(struct vl_guest *g, const char *op, double timeout_s, json_t **result,
-			vl_error *err);
+                        vl_error *err);

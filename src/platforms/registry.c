@@ -9,10 +9,10 @@ extern const struct vl_platform vl_platform_null;
 extern const struct vl_platform vl_platform_qemu;
 
 static const struct vl_platform *const platforms[] = {
-	&vl_platform_bare,
-	&vl_platform_container,
-	&vl_platform_null,
-	&vl_platform_qemu,
+        &vl_platform_bare,
+        &vl_platform_container,
+        &vl_platform_null,
+        &vl_platform_qemu,
 };
 
 const struct vl_platform *vl_platform_find(const char *name)

@@ -332,8 +332,8 @@ json_t *vl_host_kvm_facts(void)
 	pvm = stat("/sys/module/kvm_pvm", &st) == 0;
 	if (ran && pvm)
 		snprintf(reason, sizeof(reason),
-			 "/dev/kvm is kvm-pvm, which runs only PVM-enabled guest kernels, "
-			 "not Debian's");
+		         "/dev/kvm is kvm-pvm, which runs only PVM-enabled guest kernels, "
+		         "not Debian's");
 	json_object_set_new(kvm, "module", json_string(pvm ? "kvm_pvm" : "kvm"));
 	json_object_set_new(kvm, "usable", json_boolean(ran && !pvm));
 	json_object_set_new(kvm, "reason", string_or_null(reason));

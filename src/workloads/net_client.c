@@ -64,7 +64,7 @@ static int finish_connect(int fd, const volatile int *quit)
 }
 
 static int connect_one(const struct sockaddr_storage *ss, socklen_t sslen, bool nodelay,
-		       const volatile int *quit, int *out)
+                       const volatile int *quit, int *out)
 {
 	struct timeval wake = {.tv_sec = 0, .tv_usec = WAKE_MS * 1000};
 	int one = 1, rc = 0;
@@ -131,7 +131,8 @@ int vl_net_pump(int fd, enum vl_net_mode mode, char *buf, size_t len, const vola
 		}
 		if (n < 0 && would_block()) {
 			if (nb) {
-				struct pollfd pfd = {.fd = fd, .events = mode == VL_NET_SINK ? POLLOUT : POLLIN};
+				struct pollfd pfd = {
+				        .fd = fd, .events = mode == VL_NET_SINK ? POLLOUT : POLLIN};
 				poll(&pfd, 1, WAKE_MS);
 			}
 			continue;

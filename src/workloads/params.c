@@ -27,8 +27,8 @@ static const char *type_hint(const struct vl_param_spec *s, char *buf, size_t si
 	case VL_PARAM_SIZE: {
 		char lo[32], hi[32];
 		snprintf(buf, size, "a size from %s to %s",
-			 vl_format_size((uint64_t)s->min, lo, sizeof(lo)),
-			 vl_format_size((uint64_t)s->max, hi, sizeof(hi)));
+		         vl_format_size((uint64_t)s->min, lo, sizeof(lo)),
+		         vl_format_size((uint64_t)s->max, hi, sizeof(hi)));
 		break;
 	}
 	case VL_PARAM_DOUBLE:
@@ -62,8 +62,8 @@ static bool choice_allowed(const char *choices, const char *value)
 	return false;
 }
 
-static int parse_value(const struct vl_workload *w, const struct vl_param_spec *s,
-		       const char *text, struct vl_param_value *out, vl_error *err)
+static int parse_value(const struct vl_workload *w, const struct vl_param_spec *s, const char *text,
+                       struct vl_param_value *out, vl_error *err)
 {
 	char hint[128];
 	vl_error ignored;
@@ -110,7 +110,7 @@ static int parse_value(const struct vl_workload *w, const struct vl_param_spec *
 		    !strcasecmp(text, "on"))
 			out->i = 1;
 		else if (!strcasecmp(text, "false") || !strcasecmp(text, "no") ||
-			 !strcmp(text, "0") || !strcasecmp(text, "off"))
+		         !strcmp(text, "0") || !strcasecmp(text, "off"))
 			out->i = 0;
 		else
 			goto bad;
@@ -129,7 +129,7 @@ static int parse_value(const struct vl_workload *w, const struct vl_param_spec *
 	}
 bad:
 	return vl_error_input(err, "%s: parameter '%s' must be %s (got '%s')", w->name, s->name,
-			      hint, text);
+	                      hint, text);
 }
 
 int vl_params_init(struct vl_params *p, const struct vl_workload *w, vl_error *err)
@@ -139,7 +139,7 @@ int vl_params_init(struct vl_params *p, const struct vl_workload *w, vl_error *e
 	for (int i = 0; w->params && w->params[i].name; i++) {
 		if (i >= VL_MAX_PARAMS)
 			return vl_error_set(err, "%s: more than %d parameters", w->name,
-					    VL_MAX_PARAMS);
+			                    VL_MAX_PARAMS);
 		if (parse_value(w, &w->params[i], w->params[i].def, &p->v[i], err) < 0)
 			return vl_error_wrap(err, "default of %s", w->params[i].name);
 	}
@@ -152,10 +152,10 @@ static int unknown_param(const struct vl_workload *w, const char *name, vl_error
 	size_t used = 0;
 
 	for (int i = 0; w->params && w->params[i].name && used < sizeof(names); i++)
-		used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s",
-					 i ? ", " : "", w->params[i].name);
+		used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s", i ? ", " : "",
+		                         w->params[i].name);
 	return vl_error_input(err, "%s has no parameter '%s' (it has: %s)", w->name, name,
-			      used ? names : "none");
+	                      used ? names : "none");
 }
 
 int vl_params_set(struct vl_params *p, const char *name, const char *value, vl_error *err)
@@ -200,9 +200,10 @@ int vl_params_set_json(struct vl_params *p, json_t *obj, vl_error *err)
 		else if (json_is_boolean(value))
 			snprintf(text, sizeof(text), "%s", json_is_true(value) ? "true" : "false");
 		else
-			return vl_error_input(err, "%s: parameter '%s' must be a string, number "
-						   "or boolean",
-					      p->workload->name, key);
+			return vl_error_input(err,
+			                      "%s: parameter '%s' must be a string, number "
+			                      "or boolean",
+			                      p->workload->name, key);
 		if (vl_params_set(p, key, text, err) < 0)
 			return -1;
 	}

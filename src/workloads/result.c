@@ -73,7 +73,7 @@ json_t *vl_result_to_json(const struct vl_result *r)
 	for (int i = 0; r->workload->metrics[i].name; i++)
 		if (r->set[i])
 			json_object_set_new(metrics, r->workload->metrics[i].name,
-					    json_real(r->values[i]));
+			                    json_real(r->values[i]));
 	json_object_set_new(obj, "metrics", metrics);
 	if (r->extra)
 		json_object_set(obj, "extra", r->extra);
@@ -81,7 +81,7 @@ json_t *vl_result_to_json(const struct vl_result *r)
 }
 
 int vl_workload_run_once(const struct vl_params *p, const struct vl_run_ctx *ctx,
-			 struct vl_result *r, vl_error *err)
+                         struct vl_result *r, vl_error *err)
 {
 	vl_error run_err = {0};
 

@@ -10,16 +10,16 @@
 #include "core/error.h"
 
 enum vl_param_type {
-	VL_PARAM_INT,	 /* integer within [min, max] */
-	VL_PARAM_SIZE,	 /* bytes, written as 16M, 1G...; within [min, max] */
+	VL_PARAM_INT,    /* integer within [min, max] */
+	VL_PARAM_SIZE,   /* bytes, written as 16M, 1G...; within [min, max] */
 	VL_PARAM_DOUBLE, /* real within [min, max]; durations are doubles in seconds */
-	VL_PARAM_BOOL,	 /* true/false, yes/no, 1/0 */
+	VL_PARAM_BOOL,   /* true/false, yes/no, 1/0 */
 	VL_PARAM_STRING, /* free text, at most VL_PARAM_STRING_MAX - 1 bytes */
 	VL_PARAM_CHOICE, /* one of the comma-separated `choices` */
 };
 
-#define VL_MAX_PARAMS	    16
-#define VL_MAX_METRICS	    16
+#define VL_MAX_PARAMS       16
+#define VL_MAX_METRICS      16
 #define VL_PARAM_STRING_MAX 128
 
 struct vl_param_spec {
@@ -34,7 +34,7 @@ struct vl_param_spec {
 struct vl_metric_spec {
 	const char *name; /* snake_case, e.g. "events_per_sec" */
 	const char *unit; /* e.g. "events/s", "s", "MiB/s", "us" */
-	int better;	  /* +1 higher is better, -1 lower is better */
+	int better;       /* +1 higher is better, -1 lower is better */
 	const char *help;
 };
 
@@ -52,7 +52,7 @@ struct vl_params {
 enum vl_status {
 	VL_STATUS_OK = 0,
 	VL_STATUS_FAILED,
-	VL_STATUS_UNSUPPORTED,	 /* cannot run here; reason says why */
+	VL_STATUS_UNSUPPORTED,   /* cannot run here; reason says why */
 	VL_STATUS_UNTRUSTWORTHY, /* ran, but too noisy to trust */
 };
 
@@ -76,15 +76,15 @@ struct vl_run_ctx {
 struct vl_workload {
 	const char *name;
 	const char *summary;
-	const char *thesis; /* which thesis task it stands for, e.g. "w1 task 1" */
-	const struct vl_param_spec *params;   /* ends with {0} */
+	const char *thesis;                 /* which thesis task it stands for, e.g. "w1 task 1" */
+	const struct vl_param_spec *params; /* ends with {0} */
 	const struct vl_metric_spec *metrics; /* ends with {0}; the first is the primary */
 	/* Optional: checks that span parameters (e.g. block size <= file size). */
 	int (*validate)(const struct vl_params *p, vl_error *err);
 	/* Runs once and fills r. Verifies its own output (outside the timed
 	 * part) and fails with a reason when it is wrong. */
 	int (*run)(const struct vl_params *p, const struct vl_run_ctx *ctx, struct vl_result *r,
-		   vl_error *err);
+	           vl_error *err);
 	/* Stressors run until their duration ends or ctx->stop is set. */
 	bool is_stressor;
 };
@@ -116,7 +116,7 @@ void vl_result_set(struct vl_result *r, const char *metric, double value);
  * can `return vl_result_unsupported(...)`: such outcomes are data, not errors. */
 int vl_result_fail(struct vl_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int vl_result_unsupported(struct vl_result *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+        __attribute__((format(printf, 2, 3)));
 const char *vl_status_name(enum vl_status s);
 /* {"status", "reason"?, "metrics": {name: value}, "extra"?} */
 json_t *vl_result_to_json(const struct vl_result *r);
@@ -124,4 +124,4 @@ json_t *vl_result_to_json(const struct vl_result *r);
  * invalid parameters; a run that errors out gives a failed result whose
  * reason is the error text. */
 int vl_workload_run_once(const struct vl_params *p, const struct vl_run_ctx *ctx,
-			 struct vl_result *r, vl_error *err);
+                         struct vl_result *r, vl_error *err);

@@ -97,7 +97,7 @@ static void test_null_workload_result(void **state)
 	assert_int_equal(r.status, VL_STATUS_OK);
 	j = vl_result_to_json(&r);
 	assert_float_equal(json_real_value(json_object_get(json_object_get(j, "metrics"), "value")),
-			   42.0, 0);
+	                   42.0, 0);
 	json_decref(j);
 	vl_result_release(&r);
 	assert_int_equal(vl_params_set(&p, "status", "failed", &err), 0);
@@ -109,11 +109,11 @@ static void test_null_workload_result(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_every_default_is_valid),
-		cmocka_unit_test(test_names_are_unique),
-		cmocka_unit_test(test_bad_values_name_the_parameter),
-		cmocka_unit_test(test_json_params),
-		cmocka_unit_test(test_null_workload_result),
+	        cmocka_unit_test(test_every_default_is_valid),
+	        cmocka_unit_test(test_names_are_unique),
+	        cmocka_unit_test(test_bad_values_name_the_parameter),
+	        cmocka_unit_test(test_json_params),
+	        cmocka_unit_test(test_null_workload_result),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -68,10 +68,10 @@ static void test_summary_empty(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_summary_known_values),
-		cmocka_unit_test(test_median_odd_and_single),
-		cmocka_unit_test(test_median_ci_ranks),
-		cmocka_unit_test(test_summary_empty),
+	        cmocka_unit_test(test_summary_known_values),
+	        cmocka_unit_test(test_median_odd_and_single),
+	        cmocka_unit_test(test_median_ci_ranks),
+	        cmocka_unit_test(test_summary_empty),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
