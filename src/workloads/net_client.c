@@ -4,8 +4,6 @@
 #include "core/clock.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <stdlib.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -116,11 +114,6 @@ int vl_net_pump(int fd, enum vl_net_mode mode, char *buf, size_t len, const vola
                 uint64_t *bytes, vl_error *err)
 {
 	uint64_t moved = 0;
-	int nb = getenv("NG_NB") != NULL;
-	if (nb) {
-		int fl = fcntl(fd, F_GETFL);
-		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-	}
 
 	while (!*quit) {
 		ssize_t n = mode == VL_NET_SINK ? send(fd, buf, len, MSG_NOSIGNAL)
@@ -129,14 +122,8 @@ int vl_net_pump(int fd, enum vl_net_mode mode, char *buf, size_t len, const vola
 			moved += (uint64_t)n;
 			continue;
 		}
-		if (n < 0 && would_block()) {
-			if (nb) {
-				struct pollfd pfd = {
-				        .fd = fd, .events = mode == VL_NET_SINK ? POLLOUT : POLLIN};
-				poll(&pfd, 1, WAKE_MS);
-			}
+		if (n < 0 && would_block())
 			continue;
-		}
 		*bytes = moved;
 		if (n == 0)
 			return vl_error_set(err, "the endpoint closed the connection");
