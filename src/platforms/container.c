@@ -59,7 +59,7 @@ static void probe(struct vl_probe *out)
 {
 	struct vl_cgroup_host host;
 	cleanup_free char *fs = NULL;
-	char line[32] = "";
+	char line[32] = "", agent[PATH_MAX];
 	vl_error err = {0};
 	size_t len;
 
@@ -86,6 +86,11 @@ static void probe(struct vl_probe *out)
 	}
 	if (vl_cgroup_detect(&host, &err) < 0) {
 		snprintf(out->reason, sizeof(out->reason), "no usable cgroups: %s", err.msg);
+		return;
+	}
+	/* The guest's init is the static agent; without it no guest can start. */
+	if (vl_image_agent_path(agent, sizeof(agent), &err) < 0) {
+		snprintf(out->reason, sizeof(out->reason), "%s", err.msg);
 		return;
 	}
 	out->usable = true;

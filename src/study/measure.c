@@ -114,6 +114,9 @@ static int compare_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* The joint coverage of 5 samples a side (0.9375 squared). */
+#define MIN_SIGNIFICANT_LEVEL 0.85
+
 struct median_interval {
 	double median, low, high, coverage;
 };
@@ -150,6 +153,10 @@ int vl_overhead_ratio(const double *base, size_t n_base, const double *x, size_t
 	out->ci_low = num->low / den->high;
 	out->ci_high = num->high / den->low;
 	out->ci_level = b.coverage * m.coverage;
-	out->significant = !(out->ci_low <= 1.0 && 1.0 <= out->ci_high);
+	/* With fewer than 5 samples a side the interval covers too little (56 %
+	 * at 3) to call anything a difference; an A/A comparison would then
+	 * "differ" one time in ten per metric. */
+	out->significant = out->ci_level >= MIN_SIGNIFICANT_LEVEL &&
+	                   !(out->ci_low <= 1.0 && 1.0 <= out->ci_high);
 	return 0;
 }

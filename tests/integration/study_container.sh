@@ -68,6 +68,12 @@ if ! "$VIRTLAB" study --platforms bare,container --experiments cpu --set cpu.vcp
 		{ echo "SKIP: $(grep "skipping container" "$TMP/max.err")"; exit 77; }
 	fail "cpu-max study failed: $(tail -n 3 "$TMP/max.err")"
 fi
+usable=$(jq -r '.platforms[] | select(.name == "container") | .usable' "$TMP/max/results.json")
+if [ "$usable" != true ]; then
+	why=$(jq -r '.platforms[] | select(.name == "container") | .reason' "$TMP/max/results.json")
+	echo "SKIP: the container platform is not usable here: $why"
+	exit 77
+fi
 ratio=$(jq -r '.experiments.cpu.rows[] | select(.platform == "container" and
 	.workload == "cpu.primes") | .overhead.ratio' "$TMP/max/results.json")
 echo "cpu.primes at cpu-max 50%: cost ratio $ratio against bare"
