@@ -26,3 +26,16 @@ int vl_net_pump(int fd, enum vl_net_mode mode, char *buf, size_t len, const vola
  * set first, -1 on error (including the peer closing). */
 int vl_net_send_all(int fd, const char *buf, size_t len, const volatile int *quit, vl_error *err);
 int vl_net_recv_all(int fd, char *buf, size_t len, const volatile int *quit, vl_error *err);
+
+/* The "host" and "port" parameters of every workload that talks to an
+ * endpoint, as vl_net_target reads them. */
+#define VL_NET_TARGET_PARAMS                                                                       \
+	{.name = "host",                                                                           \
+	 .type = VL_PARAM_STRING,                                                                  \
+	 .def = "127.0.0.1",                                                                       \
+	 .help = "endpoint address; with port=0, the local address the private endpoint uses"},    \
+	{                                                                                          \
+		.name = "port", .type = VL_PARAM_INT, .def = "0", .min = 0, .max = 65535,          \
+		.help = "endpoint port (virtlab serve, agent serve); 0 starts a private "          \
+		        "endpoint on host"                                                         \
+	}

@@ -20,16 +20,7 @@
 #define TICK_NS 100000000ull
 
 static const struct vl_param_spec params[] = {
-        {.name = "host",
-         .type = VL_PARAM_STRING,
-         .def = "127.0.0.1",
-         .help = "endpoint address; with port=0, the local address the private endpoint uses"},
-        {.name = "port",
-         .type = VL_PARAM_INT,
-         .def = "0",
-         .min = 0,
-         .max = 65535,
-         .help = "endpoint port (virtlab serve, agent serve); 0 starts a private endpoint on host"},
+        VL_NET_TARGET_PARAMS,
         {.name = "duration",
          .type = VL_PARAM_DOUBLE,
          .def = "10",
