@@ -8,31 +8,8 @@ VIRTLAB=${1:?usage: guest_cli.sh PATH-TO-VIRTLAB}
 TMP=$(mktemp -d /tmp/virtlab-guest-cli-XXXXXX)
 export VIRTLAB_STATE="$TMP/state" VIRTLAB_DATA="$TMP/data"
 trap 'rm -rf "$TMP"' EXIT
-failures=0
-
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
-
-# expect CODE DESCRIPTION -- COMMAND...: output in $TMP/out and $TMP/err.
-expect() {
-	code=$1
-	what=$2
-	shift 3
-	"$@" >"$TMP/out" 2>"$TMP/err"
-	got=$?
-	if grep -q -e 'runtime error:' -e 'Sanitizer' "$TMP/err"; then
-		fail "$what: sanitizer report"
-		head -5 "$TMP/err"
-	fi
-	if [ "$got" -ne "$code" ]; then
-		fail "$what: exit $got, expected $code"
-		sed 's/^/  stderr: /' "$TMP/err" | head -5
-		return 1
-	fi
-	echo "ok: $what"
-}
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 # Each error is one line naming the problem.
 one_line_naming() {
