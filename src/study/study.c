@@ -100,7 +100,10 @@ static void warn_rows(json_t *warnings, json_t *experiments)
 		{
 			double cov = json_number_value(
 			        json_object_get(json_object_get(row, "summary"), "cov"));
-			if (cov > VL_UNTRUSTWORTHY_COV)
+			/* A capped row repeats the samples of the row it was capped to. */
+			bool capped = json_is_true(
+			        json_object_get(json_object_get(row, "params"), "capped"));
+			if (cov > VL_UNTRUSTWORTHY_COV && !capped)
 				json_array_append_new(
 				        warnings,
 				        json_sprintf(

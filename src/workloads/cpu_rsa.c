@@ -1,19 +1,35 @@
 /* cpu.rsa: generates RSA private keys through libcrypto's EVP API, as
  * `openssl genrsa` does (two primes, exponent 65537). Only generation is
  * timed; each key is then checked (size, private part, pairwise consistency)
- * outside the clock, because genrsa does not check its keys. Threads take
- * keys from one shared count. */
+ * outside the clock, because genrsa does not check its keys. Thread t of T
+ * takes keys t, t + T, t + 2T ...: a fixed share, so that with a seed the
+ * busiest thread's work is the same in every run.
+ *
+ * The time of one key depends on the primes drawn (40 to 400 ms at 2048 bits
+ * here), so a handful of random keys varies by 20% from run to run. With a
+ * seed, key i is drawn from a fixed stream of (seed, i): every run generates
+ * the same keys, whichever thread takes them, and only the platform varies.
+ * The stream feeds libcrypto's TEST-RAND generator in a library context of
+ * the workload's own; such keys are for measuring, never for use. */
 #include "workloads/registry.h"
 #include "workloads/threads.h"
 #include "core/cleanup.h"
 #include "core/clock.h"
 
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
 #include <openssl/rsa.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+/* Bytes of the fixed stream offered per key at first; doubled (the same
+ * stream, longer) when a key needs more. */
+#define STREAM_START_BYTES (256u << 10)
+#define STREAM_MAX_BYTES   (64u << 20)
 
 static const struct vl_param_spec params[] = {
         {.name = "keys",
@@ -34,6 +50,12 @@ static const struct vl_param_spec params[] = {
          .min = 1,
          .max = 1024,
          .help = "threads sharing the keys"},
+        {.name = "seed",
+         .type = VL_PARAM_INT,
+         .def = "1",
+         .min = 0,
+         .max = 1000000000,
+         .help = "draws the same keys in every run; 0: the system's randomness, as genrsa"},
         {0},
 };
 
@@ -61,7 +83,9 @@ struct worker {
 struct run {
 	int bits;
 	int64_t keys;
-	atomic_int_fast64_t claimed;
+	uint64_t seed;
+	OSSL_LIB_CTX *libctx; /* NULL: the default context and its randomness */
+	unsigned threads;
 	const volatile int *stop;
 	struct worker *workers;
 };
@@ -100,11 +124,77 @@ static enum outcome check_key(EVP_PKEY *key, int bits, struct worker *w)
 	return KEYS_OK;
 }
 
+/* splitmix64: a fast, well-mixed stream; it only has to look random to a
+ * prime search. */
+static uint64_t next_stream_word(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static void fill_stream(unsigned char *buf, size_t len, uint64_t seed, uint64_t key)
+{
+	uint64_t state = seed * 0x100000001b3ull ^ key;
+
+	for (size_t i = 0; i < len; i += sizeof(uint64_t)) {
+		uint64_t word = next_stream_word(&state);
+		memcpy(buf + i, &word, sizeof(word));
+	}
+}
+
+/* Points this thread's private generator of run->libctx at the stream. */
+static bool offer_stream(struct run *run, unsigned char *buf, size_t len)
+{
+	EVP_RAND_CTX *rand = RAND_get0_private(run->libctx);
+	unsigned strength = 1024;
+	OSSL_PARAM params[] = {
+	        OSSL_PARAM_construct_octet_string(OSSL_RAND_PARAM_TEST_ENTROPY, buf, len),
+	        OSSL_PARAM_construct_uint(OSSL_RAND_PARAM_STRENGTH, &strength),
+	        OSSL_PARAM_END,
+	};
+
+	return rand && EVP_RAND_CTX_set_params(rand, params) == 1;
+}
+
+/* One key, timed: from the system's randomness, or from the stream of key
+ * `index`, retried with a longer stream (the same keys come out) when the
+ * prime search used it up. */
+static int generate_key(struct run *run, EVP_PKEY_CTX *ctx, uint64_t index, EVP_PKEY **key,
+                        uint64_t *ns)
+{
+	size_t len = STREAM_START_BYTES;
+
+	for (;;) {
+		cleanup_free unsigned char *buf = NULL;
+		uint64_t start;
+		int rc;
+
+		if (run->libctx) {
+			buf = malloc(len);
+			if (!buf)
+				return 0;
+			fill_stream(buf, len, run->seed, index);
+			if (!offer_stream(run, buf, len))
+				return 0;
+		}
+		start = vl_now_ns();
+		rc = EVP_PKEY_generate(ctx, key);
+		*ns = vl_now_ns() - start;
+		if (rc > 0 || !run->libctx || len >= STREAM_MAX_BYTES)
+			return rc;
+		ERR_clear_error();
+		len *= 2;
+	}
+}
+
 static void work(void *arg, unsigned index)
 {
 	struct run *run = arg;
 	struct worker *w = &run->workers[index];
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(run->libctx, "RSA", NULL);
 
 	if (!ctx || EVP_PKEY_keygen_init(ctx) <= 0 ||
 	    EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, run->bits) <= 0) {
@@ -112,12 +202,11 @@ static void work(void *arg, unsigned index)
 		EVP_PKEY_CTX_free(ctx);
 		return;
 	}
-	while (!*run->stop &&
-	       atomic_fetch_add_explicit(&run->claimed, 1, memory_order_relaxed) < run->keys) {
+	for (int64_t k = index; !*run->stop && k < run->keys; k += run->threads) {
 		EVP_PKEY *key = NULL;
-		uint64_t start = vl_now_ns();
-		int rc = EVP_PKEY_generate(ctx, &key);
-		w->busy_ns += vl_now_ns() - start;
+		uint64_t ns = 0;
+		int rc = generate_key(run, ctx, (uint64_t)k, &key, &ns);
+		w->busy_ns += ns;
 		if (rc <= 0) {
 			note(w, KEYS_ERROR, "EVP_PKEY_generate failed");
 			break;
@@ -140,16 +229,30 @@ static int run(const struct vl_params *p, const struct vl_run_ctx *ctx, struct v
 	struct run state = {
 	        .bits = (int)vl_param_int(p, "bits"),
 	        .keys = vl_param_int(p, "keys"),
+	        .seed = (uint64_t)vl_param_int(p, "seed"),
+	        .threads = threads,
 	        .stop = ctx->stop ? ctx->stop : &never,
 	        .workers = workers,
 	};
 	uint64_t keys = 0, busiest_ns = 0;
 	double wall;
+	int rc;
 
 	if (!workers)
 		return vl_error_set(err, "out of memory for %u threads", threads);
-	atomic_init(&state.claimed, 0);
-	if (vl_threads_run(threads, work, &state, &wall, err) < 0)
+	if (state.seed) {
+		state.libctx = OSSL_LIB_CTX_new();
+		if (!state.libctx ||
+		    RAND_set_DRBG_type(state.libctx, "TEST-RAND", NULL, NULL, NULL) != 1) {
+			OSSL_LIB_CTX_free(state.libctx);
+			return vl_error_set(err,
+			                    "libcrypto has no TEST-RAND generator for seeded keys: "
+			                    "use seed=0");
+		}
+	}
+	rc = vl_threads_run(threads, work, &state, &wall, err);
+	OSSL_LIB_CTX_free(state.libctx);
+	if (rc < 0)
 		return -1;
 	for (unsigned i = 0; i < threads; i++) {
 		if (workers[i].outcome == KEYS_ERROR)

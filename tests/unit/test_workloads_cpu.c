@@ -135,12 +135,16 @@ static void test_mutex(void **state)
 
 static void test_rsa(void **state)
 {
-	static const char *const settings[] = {"keys=3", "bits=512", "threads=2", NULL};
+	static const char *const seeded[] = {"keys=3", "bits=512", "threads=2", NULL};
+	static const char *const random[] = {"keys=2", "bits=512", "seed=0", NULL};
 	struct vl_result r;
 
 	(void)state;
-	run_ok("cpu.rsa", settings, &r);
+	run_ok("cpu.rsa", seeded, &r);
 	vl_result_release(&r);
+	run_ok("cpu.rsa", random, &r);
+	vl_result_release(&r);
+	expect_rejected("cpu.rsa", "seed=-1", "'seed'");
 	expect_rejected("cpu.rsa", "bits=256", "'bits' must be an integer from 512 to 16384");
 	expect_rejected("cpu.rsa", "keys=0", "'keys'");
 	expect_rejected("cpu.rsa", "threads=0", "'threads'");
