@@ -7,12 +7,15 @@ ASAN_BUILD ?= build-asan
 PREFIX     ?= /usr/local
 MESON_TEST ?= meson test --print-errorlogs
 
-.PHONY: all deps build test test-plain test-asan study install clean
+.PHONY: all deps study-deps build test test-plain test-asan study install clean
 
 all: build
 
 deps:
-	scripts/deps --reference
+	scripts/deps test
+
+study-deps:
+	scripts/deps study
 
 $(BUILD)/build.ninja:
 	meson setup $(BUILD) --prefix=$(PREFIX)
@@ -38,7 +41,7 @@ test-asan: $(ASAN_BUILD)/build.ninja
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		$(MESON_TEST) -C $(ASAN_BUILD) --no-suite slow
 
-study: deps build
+study: study-deps build
 	scripts/study-quick $(BUILD)
 
 install: build
