@@ -41,8 +41,9 @@ test-asan: $(ASAN_BUILD)/build.ninja
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		$(MESON_TEST) -C $(ASAN_BUILD) --no-suite slow
 
+# LABS=1 adds the lab hosts (xen@xenlab, qemu@kvmlab): minutes each, so opt-in.
 study: study-deps build
-	scripts/study-quick $(BUILD)
+	scripts/study-quick $(BUILD) $(if $(LABS),--with-labs)
 
 install: build
 	meson install -C $(BUILD)

@@ -3,24 +3,35 @@
  * only a broken channel ends the loop with an error. */
 #include "agent/session.h"
 #include "core/cleanup.h"
+#include "core/command.h"
 #include "core/log.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define DEFAULT_MAX_LINE (1u << 20)
 #define READ_CHUNK       (64u << 10)
 
+/* A prepare program mounts a disk: seconds under TCG on a busy host. */
+#define PREPARE_TIMEOUT_S 120.0
+
 struct op {
 	const char *name;
 	vl_agent_op_fn fn;
 	const char *args; /* accepted arguments besides id and op, comma-separated */
+	bool starts_work; /* runs the session's prepare program first */
 };
 
 static int op_shutdown(struct vl_agent_session *s, json_t *req, json_t **result, const char **code,
@@ -35,14 +46,14 @@ static int op_shutdown(struct vl_agent_session *s, json_t *req, json_t **result,
 }
 
 static const struct op ops[] = {
-        {"hello", vl_agent_op_hello, ""},
-        {"run", vl_agent_op_run, "workload,params,repeat,warmup"},
-        {"stress-start", vl_agent_op_stress_start, "workload,params"},
-        {"stress-stop", vl_agent_op_stress_stop, "stress_id,timeout"},
-        {"serve", vl_agent_op_serve, "address,port"},
-        {"serve-stop", vl_agent_op_serve_stop, "port"},
-        {"exec", vl_agent_op_exec, "argv,timeout,max_output"},
-        {"shutdown", op_shutdown, ""},
+        {"hello", vl_agent_op_hello, "", false},
+        {"run", vl_agent_op_run, "workload,params,repeat,warmup", true},
+        {"stress-start", vl_agent_op_stress_start, "workload,params", true},
+        {"stress-stop", vl_agent_op_stress_stop, "stress_id,timeout", false},
+        {"serve", vl_agent_op_serve, "address,port", true},
+        {"serve-stop", vl_agent_op_serve_stop, "port", false},
+        {"exec", vl_agent_op_exec, "argv,timeout,max_output", true},
+        {"shutdown", op_shutdown, "", false},
 };
 
 static const char *op_names(char *buf, size_t size)
@@ -119,6 +130,28 @@ static const struct op *find_op(json_t *req, json_t **reply)
 	return NULL;
 }
 
+/* Runs in the request that needs it, not in a thread of its own: no work can
+ * start before the program has finished. */
+static int prepare(struct vl_agent_session *s, vl_error *err)
+{
+	const char *const argv[] = {s->prepare, s->workdir, NULL};
+	struct vl_command_result res = {0};
+	char why[512];
+	int rc = 0;
+
+	if (!s->prepare || *s->prepared)
+		return 0;
+	if (vl_command_run(argv, NULL, PREPARE_TIMEOUT_S, s->stop, &res, err) < 0)
+		return vl_error_wrap(err, "preparing %s with %s", s->workdir, s->prepare);
+	if (res.exit_code != 0)
+		rc = vl_error_set(err, "preparing %s: %s %s", s->workdir, s->prepare,
+		                  vl_command_describe_failure(&res, why, sizeof(why)));
+	else
+		*s->prepared = true;
+	vl_command_result_release(&res);
+	return rc;
+}
+
 static json_t *handle_request(struct vl_agent_session *s, const char *line, size_t len)
 {
 	json_error_t jerr;
@@ -145,7 +178,7 @@ static json_t *handle_request(struct vl_agent_session *s, const char *line, size
 	if (!op)
 		return reply;
 	vl_debug("agent: %s", op->name);
-	if (op->fn(s, req, &result, &code, &err) < 0) {
+	if ((op->starts_work && prepare(s, &err) < 0) || op->fn(s, req, &result, &code, &err) < 0) {
 		if (!code)
 			code = err.kind == VL_ERR_INPUT ? "bad-request" : "failed";
 		return error_reply(id, code, err.msg);
@@ -204,25 +237,122 @@ static int send_error(int fd, const char *code, const char *message, vl_error *e
 	return send_reply(fd, error_reply(NULL, code, message), err);
 }
 
+/* ---- as PID 1 ----
+ * A container's init is the parent of every orphan in the guest, and a zombie
+ * nobody reaps keeps its pid (and a slot of the pids limit) until the guest
+ * stops. The agent reaps them between requests, so that no op loses the
+ * status of a child it waits for: exec and prepare wait for theirs inside
+ * their request, and stressors, which outlive requests, are skipped. SIGCHLD
+ * is blocked and read from a signalfd: an orphan's exit wakes the serve loop,
+ * and no handler interrupts a workload's system calls. The mask is set before
+ * the agent makes any thread, so that every later one inherits it; children
+ * clear it (ops_exec, core/command) or never exec (stressors). Orphans that
+ * exit while no host is connected are reaped when the next one is. */
+
+static int child_signals = -2; /* the signalfd; -1: not PID 1; -2: not looked yet */
+
+static int watch_children(void)
+{
+	sigset_t set;
+
+	if (getpid() != 1)
+		return -1;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+		return -1;
+	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+static bool is_stressor(const struct vl_agent_session *s, pid_t pid)
+{
+	for (const struct stressor *st = s->stressors; st; st = st->next)
+		if (st->pid == pid)
+			return true;
+	return false;
+}
+
+/* A zombie child of ours, from /proc/PID/stat: "pid (comm) Z ppid ...". */
+static bool is_zombie_child(pid_t pid)
+{
+	char path[32], buf[512], state;
+	const char *paren;
+	int ppid, fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	paren = strrchr(buf, ')');
+	return paren && sscanf(paren + 1, " %c %d", &state, &ppid) == 2 && state == 'Z' &&
+	       ppid == getpid();
+}
+
+/* waitid() shows one zombie at a time; a stressor that ended by itself (and
+ * waits for stress-stop) would hide the others, which /proc lists. */
+static void reap_listed(const struct vl_agent_session *s)
+{
+	cleanup_dir DIR *d = opendir("/proc");
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		pid_t pid = (pid_t)atoi(e->d_name);
+
+		if (pid > 1 && !is_stressor(s, pid) && is_zombie_child(pid))
+			waitpid(pid, NULL, WNOHANG);
+	}
+}
+
+static void reap_orphans(const struct vl_agent_session *s)
+{
+	struct signalfd_siginfo drained[8];
+
+	while (read(child_signals, drained, sizeof(drained)) > 0)
+		;
+	for (;;) {
+		siginfo_t info = {0};
+
+		if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) < 0 || info.si_pid == 0)
+			return;
+		if (is_stressor(s, info.si_pid)) {
+			reap_listed(s);
+			return;
+		}
+		waitpid(info.si_pid, NULL, WNOHANG);
+	}
+}
+
 enum { READ_STOPPED = -2 };
 
 static ssize_t read_some(struct vl_agent_session *s, int fd, int stop_fd, char *buf, size_t size,
                          vl_error *err)
 {
 	for (;;) {
-		struct pollfd p[2] = {{.fd = fd, .events = POLLIN},
-		                      {.fd = stop_fd, .events = POLLIN}};
+		struct pollfd p[3] = {{.fd = fd, .events = POLLIN},
+		                      {.fd = stop_fd, .events = POLLIN},
+		                      {.fd = child_signals, .events = POLLIN}};
 		ssize_t n;
 
 		if (*s->stop)
 			return READ_STOPPED;
-		if (poll(p, stop_fd >= 0 ? 2 : 1, -1) < 0) {
+		if (poll(p, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return vl_error_errno(err, errno, "waiting for a request");
 		}
+		/* First, so that a request that looks for zombies finds none. */
+		if (p[2].revents)
+			reap_orphans(s);
 		if (stop_fd >= 0 && p[1].revents)
 			return READ_STOPPED;
+		if (!p[0].revents)
+			continue;
 		n = read(fd, buf, size);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
@@ -340,8 +470,14 @@ int vl_agent_serve_channel(int in_fd, int out_fd, const struct vl_agent_options 
 	int stop_fd = -1, rc;
 
 	s.stop = &s.never_stop;
+	if (child_signals == -2)
+		child_signals = watch_children();
 	if (opts && opts->workdir)
 		s.workdir = opts->workdir;
+	if (opts && opts->prepare) {
+		s.prepare = opts->prepare;
+		s.prepared = opts->prepared;
+	}
 	if (opts && opts->max_line)
 		max_line = opts->max_line;
 	if (opts && opts->stop) {

@@ -1,5 +1,6 @@
 /* The guest side: serves requests from a byte stream until shutdown or EOF. */
 #pragma once
+#include <stdbool.h>
 #include "core/error.h"
 
 struct vl_agent_options {
@@ -12,6 +13,14 @@ struct vl_agent_options {
 	 * used only when stop is set. */
 	const volatile int *stop;
 	int stop_fd;
+	/* Optional: a program run as `prepare WORKDIR` before the first request
+	 * that starts work (run, stress-start, serve, exec), so that a guest can
+	 * answer hello before it has made its disk ready (a QEMU guest mounts it
+	 * there) and no work starts before it has. When it fails, that request
+	 * fails and the next one runs it again. prepared (required with prepare)
+	 * remembers success across the sessions of one agent process. */
+	const char *prepare;
+	bool *prepared;
 };
 
 /* Why a session ended. */

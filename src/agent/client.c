@@ -34,6 +34,10 @@ int vl_agent_client_new(int fd, struct vl_agent_client **out, vl_error *err)
 		return vl_error_set(err, "out of memory");
 	}
 	c->fd = fd;
+	/* Ids start past every earlier client's: a reply that an earlier
+	 * client's timed-out call left in the channel (a hello sent while a
+	 * guest was booting) is then skipped, not taken for this one's answer. */
+	c->next_id = (json_int_t)vl_now_ns();
 	*out = c;
 	return 0;
 }

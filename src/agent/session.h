@@ -25,6 +25,8 @@ struct endpoint {
 
 struct vl_agent_session {
 	const char *workdir;
+	const char *prepare; /* see vl_agent_options */
+	bool *prepared;
 	const volatile int *stop; /* never NULL: points at never_stop when no caller flag */
 	int never_stop;
 	struct stressor *stressors;

@@ -17,17 +17,21 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <termios.h>
 #include <unistd.h>
 
-/* A device whose host side is not connected reads as EOF at once; this is how
- * often we look again. */
+/* A device whose host side is not connected reads as EOF at once. A
+ * virtio-serial port signals SIGIO when the host connects; this is how often
+ * we look again without one. */
 #define DEVICE_RETRY_MS 250
 
 enum mode { MODE_STDIO, MODE_FD, MODE_SOCKET, MODE_CONNECT, MODE_DEVICE };
 
 static volatile int stop_flag;
+static bool workdir_prepared;
 static volatile sig_atomic_t stop_signal;
 static int wake_pipe[2] = {-1, -1};
+static int host_pipe[2] = {-1, -1};
 
 /* The pipe wakes a serve loop blocked in poll whichever thread the signal
  * was delivered to; the flag ends a running workload. */
@@ -42,6 +46,43 @@ static void on_signal(int sig)
 		/* Full pipe: it is readable already. */
 	}
 	errno = saved;
+}
+
+static void on_sigio(int sig)
+{
+	int saved = errno;
+
+	(void)sig;
+	if (write(host_pipe[1], "", 1) < 0) {
+		/* Full pipe: it is readable already. */
+	}
+	errno = saved;
+}
+
+/* Asks the device for SIGIO when the host connects or goes. A device that
+ * cannot is looked at every DEVICE_RETRY_MS. */
+static int watch_host(int fd, vl_error *err)
+{
+	struct sigaction sa = {.sa_handler = on_sigio, .sa_flags = SA_RESTART};
+	int flags = fcntl(fd, F_GETFL);
+
+	if (pipe2(host_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		return vl_error_errno(err, errno, "creating the host pipe");
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGIO, &sa, NULL) < 0)
+		return vl_error_errno(err, errno, "installing the SIGIO handler");
+	if (flags < 0 || fcntl(fd, F_SETOWN, getpid()) < 0 ||
+	    fcntl(fd, F_SETFL, flags | O_ASYNC) < 0)
+		vl_debug("agent: no SIGIO from the device (%s): polling", strerror(errno));
+	return 0;
+}
+
+static void drain(int fd)
+{
+	char buf[64];
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
 }
 
 static int install_signals(vl_error *err)
@@ -179,15 +220,32 @@ static int serve_device(const char *path, const struct vl_agent_options *opts, v
 	cleanup_close int fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY);
 	enum vl_agent_end end = VL_AGENT_END_EOF;
 
+	struct termios raw;
+
 	if (fd < 0)
 		return vl_error_errno(err, errno, "opening %s", path);
+	/* A console channel (Xen's /dev/hvcN) is a tty: cooked mode would echo
+	 * the host's requests back to it and hold lines; its mode does not
+	 * survive a close, so it is set here and not by /init. */
+	if (isatty(fd)) {
+		if (tcgetattr(fd, &raw) < 0)
+			return vl_error_errno(err, errno, "reading the mode of %s", path);
+		cfmakeraw(&raw);
+		if (tcsetattr(fd, TCSANOW, &raw) < 0)
+			return vl_error_errno(err, errno, "making %s raw", path);
+	}
+	if (watch_host(fd, err) < 0)
+		return -1;
 	vl_info("agent: serving %s", path);
 	for (;;) {
+		/* Drained before the read that may find the host away, so that a
+		 * SIGIO after it still wakes the wait below. */
+		drain(host_pipe[0]);
 		if (serve(fd, fd, opts, &end, err) < 0)
 			return -1;
 		if (end != VL_AGENT_END_EOF)
 			return 0;
-		if (wait_readable(-1, DEVICE_RETRY_MS, err) <= 0)
+		if (wait_readable(host_pipe[0], DEVICE_RETRY_MS, err) <= 0)
 			return stop_flag ? 0 : -1;
 	}
 }
@@ -215,7 +273,7 @@ static int check_workdir(const char *dir, vl_error *err)
 static void usage(void)
 {
 	printf("Usage: virtlab agent [--fd N | --socket PATH | --connect PATH | --device PATH]\n"
-	       "                     [--workdir DIR] [-v]\n\n"
+	       "                     [--workdir DIR] [--prepare PROG] [-v]\n\n"
 	       "Serves the agent protocol (docs/agent-protocol.md): JSON requests, one per line,\n"
 	       "each answered by one JSON line. Ends on the shutdown request, at end of input or\n"
 	       "on SIGINT/SIGTERM (a running workload stops early and removes its files).\n\n"
@@ -225,6 +283,8 @@ static void usage(void)
 	       "  -d, --device PATH   serve a character device such as /dev/vport0p1, again\n"
 	       "                      whenever the host reconnects\n"
 	       "  -w, --workdir DIR   where disk workloads create their files (default .)\n"
+	       "  -p, --prepare PROG  run PROG WORKDIR before the first request that starts\n"
+	       "                      work (run, stress-start, serve, exec), e.g. to mount it\n"
 	       "  -v, --verbose       say more (repeat for debug output)\n"
 	       "  -h, --help          show this help\n\n"
 	       "Without a channel option the agent serves stdin and stdout.\n"
@@ -245,10 +305,15 @@ static int set_mode(enum mode *mode, enum mode m, const char **target, const cha
 int vl_cmd_agent(int argc, char **argv)
 {
 	static const struct option options[] = {
-	        {"fd", required_argument, NULL, 'f'},      {"socket", required_argument, NULL, 's'},
-	        {"connect", required_argument, NULL, 'c'}, {"device", required_argument, NULL, 'd'},
-	        {"workdir", required_argument, NULL, 'w'}, {"verbose", no_argument, NULL, 'v'},
-	        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+	        {"fd", required_argument, NULL, 'f'},
+	        {"socket", required_argument, NULL, 's'},
+	        {"connect", required_argument, NULL, 'c'},
+	        {"device", required_argument, NULL, 'd'},
+	        {"workdir", required_argument, NULL, 'w'},
+	        {"verbose", no_argument, NULL, 'v'},
+	        {"help", no_argument, NULL, 'h'},
+	        {"prepare", required_argument, NULL, 'p'},
+	        {NULL, 0, NULL, 0},
 	};
 	struct vl_agent_options opts = {.stop = &stop_flag};
 	enum vl_agent_end end = VL_AGENT_END_EOF;
@@ -260,7 +325,7 @@ int vl_cmd_agent(int argc, char **argv)
 	int opt, rc = 0;
 
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":f:s:c:d:w:vh", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":f:s:c:d:w:p:vh", options, NULL)) != -1) {
 		switch (opt) {
 		case 'f':
 			if (vl_cli_parse_uint("--fd", optarg, 0, 1u << 20, &fd, &err) < 0)
@@ -279,6 +344,10 @@ int vl_cmd_agent(int argc, char **argv)
 		case 'w':
 			opts.workdir = optarg;
 			break;
+		case 'p':
+			opts.prepare = optarg;
+			opts.prepared = &workdir_prepared;
+			break;
 		case 'v':
 			vl_log_set_level(vl_log_get_level() >= VL_LOG_INFO ? VL_LOG_DEBUG
 			                                                   : VL_LOG_INFO);
@@ -296,7 +365,8 @@ int vl_cmd_agent(int argc, char **argv)
 	}
 	if (optind != argc)
 		return vl_cli_usage_error("agent", "unexpected argument '%s'", argv[optind]);
-	if ((opts.workdir && check_workdir(opts.workdir, &err) < 0) ||
+	/* A prepare program may be what makes the workdir. */
+	if ((opts.workdir && !opts.prepare && check_workdir(opts.workdir, &err) < 0) ||
 	    (mode == MODE_FD && check_fd(fd, &err) < 0) || install_signals(&err) < 0)
 		return vl_cli_report(&err);
 	opts.stop_fd = wake_pipe[0];

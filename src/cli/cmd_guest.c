@@ -9,6 +9,7 @@
 #include "core/units.h"
 #include "platforms/cleanup.h"
 #include "platforms/state.h"
+#include "runtime/topology.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -24,6 +25,7 @@ static void usage(FILE *out)
 	        "Usage: virtlab guest create NAME [--platform P] [--image busybox|debian]\n"
 	        "                    [--cpus N | --cpuset LIST] [--memory SIZE] [--cpu-max PCT]\n"
 	        "                    [--cpu-weight W] [--pids N] [--workdir DIR]\n"
+	        "                    [--net ID[:MODE]]\n"
 	        "       virtlab guest start|stop|reboot|destroy NAME\n"
 	        "       virtlab guest info NAME [--json]\n"
 	        "       virtlab guest list [--json]\n"
@@ -41,6 +43,8 @@ static void usage(FILE *out)
 	        "  -w, --cpu-weight W  CPU weight 1..10000, 100 = default (applied at start)\n"
 	        "  -p, --pids N        process limit\n"
 	        "  -d, --workdir DIR   where disk workloads put files, as the guest sees it\n"
+	        "  -n, --net ID[:MODE] attach at start to network topology ID (virtlab net up\n"
+	        "                      --id ID); MODE nat or bridged must be its mode\n"
 	        "clone: --full copies the root filesystem instead of layering an overlay.\n"
 	        "exec: prints CMD's output and exits with its status (128+N after signal N,\n"
 	        "      127 when CMD cannot run); --timeout S kills it after S (default: none).\n"
@@ -48,6 +52,24 @@ static void usage(FILE *out)
 }
 
 /* ---- create, clone: a new record ---- */
+
+/* --net ID[:MODE]: platforms/guest_net.h attaches the guest at start. */
+static int parse_net(const char *text, struct vl_guest_spec *spec, vl_error *err)
+{
+	size_t len = strcspn(text, ":");
+	enum vl_topology_mode mode;
+
+	if (len == 0 || len > VL_TOPOLOGY_ID_MAX ||
+	    strspn(text, "abcdefghijklmnopqrstuvwxyz0123456789") != len)
+		return vl_error_input(err,
+		                      "--net '%s': give a topology id of 1 to %d of a-z and 0-9",
+		                      text, VL_TOPOLOGY_ID_MAX);
+	if (text[len] && vl_topology_mode_parse(text + len + 1, &mode, err) < 0)
+		return vl_error_wrap(err, "--net");
+	snprintf(spec->net_topology, sizeof(spec->net_topology), "%.*s", (int)len, text);
+	snprintf(spec->net_mode, sizeof(spec->net_mode), "%s", text[len] ? text + len + 1 : "");
+	return 0;
+}
 
 static int parse_create(int argc, char **argv, struct vl_guest_spec *spec, const char **platform)
 {
@@ -61,6 +83,7 @@ static int parse_create(int argc, char **argv, struct vl_guest_spec *spec, const
 	        {"cpu-weight", required_argument, NULL, 'w'},
 	        {"pids", required_argument, NULL, 'p'},
 	        {"workdir", required_argument, NULL, 'd'},
+	        {"net", required_argument, NULL, 'n'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
@@ -69,7 +92,7 @@ static int parse_create(int argc, char **argv, struct vl_guest_spec *spec, const
 
 	opterr = 0;
 	while (rc == 0 &&
-	       (opt = getopt_long(argc, argv, ":P:i:c:s:m:x:w:p:d:h", options, NULL)) != -1) {
+	       (opt = getopt_long(argc, argv, ":P:i:c:s:m:x:w:p:d:n:h", options, NULL)) != -1) {
 		switch (opt) {
 		case 'P':
 			*platform = optarg;
@@ -105,6 +128,9 @@ static int parse_create(int argc, char **argv, struct vl_guest_spec *spec, const
 			break;
 		case 'd':
 			snprintf(spec->workdir, sizeof(spec->workdir), "%s", optarg);
+			break;
+		case 'n':
+			rc = parse_net(optarg, spec, &err);
 			break;
 		case 'h':
 			usage(stdout);

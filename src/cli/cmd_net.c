@@ -5,7 +5,9 @@
 #include "agent/client.h"
 #include "core/cleanup.h"
 #include "core/interrupt.h"
+#include "platforms/guest_net.h"
 #include "platforms/platform.h"
+#include "platforms/state.h"
 #include "runtime/netns.h"
 #include "runtime/topology.h"
 #include "study/workload_run.h"
@@ -26,6 +28,7 @@ struct net_options {
 	const char *range;
 	unsigned slot;
 	bool guest;
+	bool container;
 	uint64_t rate_bps; /* 0: none */
 	const char *duration;
 };
@@ -33,7 +36,7 @@ struct net_options {
 static void usage(void)
 {
 	printf("Usage: virtlab net up [--mode nat|bridged] [--id ID] [--range CIDR] [--slot N]\n"
-	       "                      [--guest] [--rate BITS]\n"
+	       "                      [--guest] [--container] [--rate BITS]\n"
 	       "       virtlab net down [--id ID]\n"
 	       "       virtlab net test [--mode nat|bridged|both] [--range CIDR] [--slot N]\n"
 	       "                        [--duration S] [--rate BITS]\n\n"
@@ -49,6 +52,8 @@ static void usage(void)
 	       "  -r, --range CIDR   private range to take /24s from (default %s)\n"
 	       "  -s, --slot N       which pair of /24s (default 0)\n"
 	       "  -g, --guest        up: also a stand-in guest netns virtlab-netguest-ID\n"
+	       "  -c, --container    up: also a container guest virtlab-net-ID on the topology\n"
+	       "                     (virtlab run --guest virtlab-net-ID reaches it)\n"
 	       "  -R, --rate BITS    rate policy on the stand-in guest, both ways (100M = 100\n"
 	       "                     Mbit/s); test: also measures both ways under it\n"
 	       "  -d, --duration S   test: seconds per net.stream (default 3)\n"
@@ -81,22 +86,18 @@ static int parse_rate(const char *text, uint64_t *out, vl_error *err)
 static int parse_options(int argc, char **argv, struct net_options *o)
 {
 	static const struct option options[] = {
-	        {"mode", required_argument, NULL, 'm'},
-	        {"id", required_argument, NULL, 'i'},
-	        {"range", required_argument, NULL, 'r'},
-	        {"slot", required_argument, NULL, 's'},
-	        {"guest", no_argument, NULL, 'g'},
-	        {"rate", required_argument, NULL, 'R'},
-	        {"duration", required_argument, NULL, 'd'},
-	        {"help", no_argument, NULL, 'h'},
-	        {NULL, 0, NULL, 0},
+	        {"mode", required_argument, NULL, 'm'},  {"id", required_argument, NULL, 'i'},
+	        {"range", required_argument, NULL, 'r'}, {"slot", required_argument, NULL, 's'},
+	        {"guest", no_argument, NULL, 'g'},       {"container", no_argument, NULL, 'c'},
+	        {"rate", required_argument, NULL, 'R'},  {"duration", required_argument, NULL, 'd'},
+	        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
 	};
 	vl_error err = {0};
 	double seconds;
 	int opt;
 
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":m:i:r:s:gR:d:h", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":m:i:r:s:gcR:d:h", options, NULL)) != -1) {
 		switch (opt) {
 		case 'm':
 			o->mode = optarg;
@@ -116,6 +117,9 @@ static int parse_options(int argc, char **argv, struct net_options *o)
 			break;
 		case 'g':
 			o->guest = true;
+			break;
+		case 'c':
+			o->container = true;
 			break;
 		case 'R':
 			if (parse_rate(optarg, &o->rate_bps, &err) < 0)
@@ -346,13 +350,57 @@ static int net_test(const struct net_options *o)
 	return 0;
 }
 
+/* A container guest attached to the topology, recorded like one of `virtlab
+ * guest create` (and unlocked), so that `virtlab run --guest` reaches it. */
+static int container_up(const char *id, enum vl_topology_mode mode, struct vl_guest **out,
+                        vl_error *err)
+{
+	const struct vl_platform *p = vl_platform_find("container");
+	struct vl_guest_spec spec = {0};
+	int lock_fd, rc;
+
+	snprintf(spec.name, sizeof(spec.name), "virtlab-net-%s", id);
+	snprintf(spec.net_topology, sizeof(spec.net_topology), "%s", id);
+	snprintf(spec.net_mode, sizeof(spec.net_mode), "%s", vl_topology_mode_name(mode));
+	if (vl_state_lock(spec.name, false, &lock_fd, err) < 0)
+		return -1;
+	rc = vl_guest_new(p, &spec, out, err);
+	if (rc == 0)
+		rc = vl_state_save(*out, "provisioning", err) < 0 || p->provision(*out, err) < 0 ||
+		                     vl_state_save(*out, "provisioned", err) < 0 ||
+		                     p->start(*out, err) < 0 ||
+		                     vl_state_save(*out, "running", err) < 0
+		             ? -1
+		             : 0;
+	vl_state_unlock(lock_fd);
+	return rc < 0 ? vl_error_wrap(err, "container guest %s", spec.name) : 0;
+}
+
+static int container_down(struct vl_guest *g, vl_error *err)
+{
+	int lock_fd, rc;
+
+	if (!g)
+		return 0;
+	rc = vl_state_lock(g->spec.name, true, &lock_fd, err);
+	if (rc == 0) {
+		rc = g->platform->destroy(g, err);
+		if (rc == 0)
+			rc = vl_state_remove(g->spec.name, err);
+		vl_state_unlock(lock_fd);
+	}
+	vl_guest_free(g);
+	return rc;
+}
+
 static int net_up(const struct net_options *o)
 {
 	struct vl_topology_opts opts = {.id = o->id, .range = o->range, .slot = o->slot};
 	enum vl_topology_mode mode = VL_TOPOLOGY_BRIDGED;
 	struct vl_topology *t = NULL;
-	struct vl_guest *outside = NULL;
+	struct vl_guest *outside = NULL, *ctr = NULL;
 	struct stand_in s = {.fd = -1};
+	struct vl_topology_port cport;
 	vl_error err = {0}, e = {0};
 	unsigned port;
 	int rc;
@@ -369,6 +417,8 @@ static int net_up(const struct net_options *o)
 		rc = outside_up(t, o->id, &outside, &port, &err);
 	if (rc == 0 && o->guest)
 		rc = stand_in_up(t, o->id, o->rate_bps, &s, &err);
+	if (rc == 0 && o->container)
+		rc = container_up(o->id, mode, &ctr, &err);
 	if (rc == 0) {
 		printf("mode %s\nid %s\noutside-netns %s\noutside-address %s\nport %u\n"
 		       "host-address %s\n",
@@ -377,9 +427,19 @@ static int net_up(const struct net_options *o)
 		if (o->guest)
 			printf("guest-netns %s\nguest-address %s\nguest-host-dev %s\n", s.netns,
 			       s.port.address, s.port.host_dev);
+		if (ctr && vl_guest_net_port(ctr, &cport))
+			printf("container %s\ncontainer-pid %lld\ncontainer-address %s\n",
+			       ctr->spec.name,
+			       (long long)json_integer_value(
+			               json_object_get(ctr->record, "init_pid")),
+			       cport.address);
 		printf("ready\n");
 		fflush(stdout);
 		vl_interrupt_wait();
+	}
+	if (container_down(ctr, &e) < 0 && rc == 0) {
+		err = e;
+		rc = -1;
 	}
 	if (outside_down(outside, &e) < 0 && rc == 0) {
 		err = e;

@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "report/report.h"
 #include "study/study.h"
+#include "study/study_hosts.h"
 
 #include <getopt.h>
 #include <limits.h>
@@ -28,6 +29,9 @@ struct study_options {
 	const char *settings[MAX_SETTINGS];
 	size_t n_settings;
 	bool no_report;
+	const char *hosts[VL_STUDY_MAX_HOSTS];
+	size_t n_hosts;
+	bool with_labs;
 };
 
 static void usage(void)
@@ -44,12 +48,17 @@ static void usage(void)
 	       "second\n"
 	       "                          label (bare,bare@bare2); default: all but null\n"
 	       "  -e, --experiments LIST  of cpu, memory, disk, operations, features, isolation,\n"
-	       "                          entitlement; default all\n"
+	       "                          entitlement, network; default all\n"
 	       "  -r, --repeat N          exactly N samples per figure (no adaptive repeats)\n"
 	       "  -s, --set KEY=VALUE     override a size or setting (docs/methodology.md)\n"
 	       "  -o, --out DIR           results directory (default results/DATE-HOST)\n"
 	       "  -R, --resume DIR        continue a stopped study; finished experiments are kept\n"
 	       "  -n, --no-report         do not write the report at the end\n"
+	       "  -H, --host NAME=SPEC    another host: ssh:USER@ADDR[:PORT] or lab:xen|kvm;\n"
+	       "                          PLATFORM@NAME in --platforms runs there, against\n"
+	       "                          that host's own bare (repeatable)\n"
+	       "      --with-labs         add xen@xenlab and qemu@kvmlab on lab hosts that\n"
+	       "                          virtlab boots (minutes each)\n"
 	       "  -h, --help              show this help\n");
 }
 
@@ -64,6 +73,8 @@ static int parse_options(int argc, char **argv, struct study_options *o)
 	        {"out", required_argument, NULL, 'o'},
 	        {"resume", required_argument, NULL, 'R'},
 	        {"no-report", no_argument, NULL, 'n'},
+	        {"host", required_argument, NULL, 'H'},
+	        {"with-labs", no_argument, NULL, 'L'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
@@ -71,7 +82,7 @@ static int parse_options(int argc, char **argv, struct study_options *o)
 	int opt;
 
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "p:P:e:r:s:o:R:nh", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "p:P:e:r:s:o:R:nH:h", options, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
 			o->profile = optarg;
@@ -101,6 +112,15 @@ static int parse_options(int argc, char **argv, struct study_options *o)
 		case 'n':
 			o->no_report = true;
 			break;
+		case 'H':
+			if (o->n_hosts == VL_STUDY_MAX_HOSTS)
+				return vl_cli_usage_error("study", "at most %d --host",
+				                          VL_STUDY_MAX_HOSTS);
+			o->hosts[o->n_hosts++] = optarg;
+			break;
+		case 'L':
+			o->with_labs = true;
+			break;
 		case 'h':
 			usage();
 			return 0;
@@ -111,8 +131,8 @@ static int parse_options(int argc, char **argv, struct study_options *o)
 	}
 	if (optind < argc)
 		return vl_cli_usage_error("study", "unexpected argument '%s'", argv[optind]);
-	if (o->resume &&
-	    (o->profile || o->platforms || o->experiments || o->repeat || o->n_settings || o->out))
+	if (o->resume && (o->profile || o->platforms || o->experiments || o->repeat ||
+	                  o->n_settings || o->out || o->n_hosts || o->with_labs))
 		return vl_cli_usage_error("study",
 		                          "--resume continues the saved plan: give no other "
 		                          "plan option with it");
@@ -155,11 +175,36 @@ static void show_progress(void *arg, const struct vl_study_progress *p)
 	fprintf(stderr, "%s (ETA %s)\n", line, eta);
 }
 
-static int build_plan(const struct study_options *o, struct vl_study_plan *plan, vl_error *err)
+/* Platforms named P@HOST of a --host go to that host; the rest are this
+ * machine's plan. */
+static int build_hosts(const struct study_options *o, struct vl_study_plan *plan,
+                       struct vl_study_hosts *hs, vl_error *err)
+{
+	char local[1024];
+
+	for (size_t i = 0; i < o->n_hosts; i++)
+		if (vl_study_hosts_add(hs, o->hosts[i], err) < 0)
+			return -1;
+	if (o->with_labs && vl_study_hosts_add_labs(hs, err) < 0)
+		return -1;
+	if (o->platforms) {
+		if (vl_study_hosts_split(hs, o->platforms, local, sizeof(local), err) < 0)
+			return -1;
+		if (!local[0])
+			return vl_error_input(err, "--platforms names no platform of this machine: "
+			                           "add bare (each host measures its own)");
+		if (vl_study_plan_set_platforms(plan, local, err) < 0)
+			return -1;
+	}
+	return vl_study_hosts_check(hs, err);
+}
+
+static int build_plan(const struct study_options *o, struct vl_study_plan *plan,
+                      struct vl_study_hosts *hs, vl_error *err)
 {
 	if (vl_study_plan_init(plan, o->profile ? o->profile : "quick", err) < 0)
 		return -1;
-	if (o->platforms && vl_study_plan_set_platforms(plan, o->platforms, err) < 0)
+	if (build_hosts(o, plan, hs, err) < 0)
 		return -1;
 	if (o->experiments && vl_study_plan_set_experiments(plan, o->experiments, err) < 0)
 		return -1;
@@ -200,10 +245,49 @@ static void print_summary(struct vl_results *r)
 	        fprintf(stderr, "virtlab: warning: %s\n", json_string_value(w));
 }
 
+static void show_host(void *arg, const char *host, const char *what)
+{
+	struct progress *pr = arg;
+
+	if (pr->tty)
+		fprintf(stderr, "\r\033[K");
+	fprintf(stderr, "virtlab: host %s: %s\n", host, what);
+}
+
+static void print_hosts(struct vl_results *r)
+{
+	json_t *h;
+	const char *name;
+
+	json_object_foreach(json_object_get(r->root, "hosts"), name, h)
+	{
+		const char *reason = json_string_value(json_object_get(h, "reason"));
+		fprintf(stderr, "host %-7s %-8s %s%s%s\n", name,
+		        json_string_value(json_object_get(h, "status")),
+		        json_string_value(json_object_get(h, "spec")), reason ? ": " : "",
+		        reason ? reason : "");
+	}
+}
+
+/* Creates or loads the study and its hosts. */
+static int start(const struct study_options *o, const char *dir, struct vl_study_plan *plan,
+                 struct vl_study_hosts *hs, struct vl_results *results, vl_error *err)
+{
+	if (o->resume) {
+		if (vl_study_load(dir, plan, results, err) < 0)
+			return -1;
+		return vl_study_hosts_load(hs, results, err);
+	}
+	if (build_plan(o, plan, hs, err) < 0 || vl_study_create(plan, dir, results, err) < 0)
+		return -1;
+	return hs->n ? vl_study_hosts_record(hs, results, err) : 0;
+}
+
 int vl_cmd_study(int argc, char **argv)
 {
 	struct study_options o = {0};
 	struct vl_study_plan plan = {0};
+	struct vl_study_hosts hs = {0};
 	struct vl_results results = {0};
 	struct progress pr = {.tty = isatty(STDERR_FILENO), .start_ns = vl_now_ns()};
 	struct vl_study_options so = {.progress = show_progress, .progress_arg = &pr};
@@ -215,19 +299,16 @@ int vl_cmd_study(int argc, char **argv)
 		return rc;
 	if (vl_interrupt_install(&err) < 0)
 		return vl_cli_report(&err);
-	if (o.resume) {
+	if (o.resume)
 		snprintf(dir, sizeof(dir), "%s", o.resume);
-		rc = vl_study_load(dir, &plan, &results, &err);
-	} else {
-		if (o.out)
-			snprintf(dir, sizeof(dir), "%s", o.out);
-		else
-			vl_study_default_dir(dir, sizeof(dir));
-		rc = build_plan(&o, &plan, &err);
-		if (rc == 0)
-			rc = vl_study_create(&plan, dir, &results, &err);
-	}
-	if (rc < 0) {
+	else if (o.out)
+		snprintf(dir, sizeof(dir), "%s", o.out);
+	else
+		vl_study_default_dir(dir, sizeof(dir));
+	if (start(&o, dir, &plan, &hs, &results, &err) < 0) {
+		if (results.root)
+			vl_results_release(&results);
+		vl_study_hosts_release(&hs);
 		vl_study_plan_release(&plan);
 		return vl_cli_report(&err);
 	}
@@ -236,8 +317,12 @@ int vl_cmd_study(int argc, char **argv)
 	rc = vl_study_run(&plan, &results, &so, &err);
 	if (pr.tty)
 		fprintf(stderr, "\r\033[K");
+	if (rc == 0 && hs.n)
+		rc = vl_study_hosts_run(&hs, &plan, &results, show_host, &pr, &err);
 	print_summary(&results);
+	print_hosts(&results);
 	vl_results_release(&results);
+	vl_study_hosts_release(&hs);
 	vl_study_plan_release(&plan);
 	if (vl_interrupt_signal()) {
 		fprintf(stderr,

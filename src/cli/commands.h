@@ -14,3 +14,4 @@ int vl_cmd_study(int argc, char **argv);
 int vl_cmd_guest(int argc, char **argv);
 int vl_cmd_entitle(int argc, char **argv);
 int vl_cmd_cleanup(int argc, char **argv);
+int vl_cmd_lab(int argc, char **argv);

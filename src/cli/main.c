@@ -23,6 +23,7 @@ static const struct command commands[] = {
         {"guest", vl_cmd_guest, "create, start, stop, clone, exec and destroy guests"},
         {"entitle", vl_cmd_entitle, "apply a resource policy to a running guest"},
         {"cleanup", vl_cmd_cleanup, "remove guests and what crashed runs left behind"},
+        {"lab", vl_cmd_lab, "create, start, stop and destroy lab hosts (xen, nested kvm)"},
         {"net", vl_cmd_net, "build the network test topology, or test both of its modes"},
         {"study", vl_cmd_study, "run the thesis's experiments on every usable platform"},
         {"report", vl_cmd_report, "write the report of studies from their results files"},

@@ -43,7 +43,7 @@ bool vl_find_program(const char *name, char *path, size_t size)
 /* Only async-signal-safe calls between fork and exec: the parent may have
  * threads. */
 static void exec_child(pid_t parent, const char *path, const char *const argv[], const char *cwd,
-                       int out_fd, int err_fd)
+                       int in_fd, int out_fd, int err_fd)
 {
 	static const char msg[] = "virtlab: cannot execute the program\n";
 	sigset_t none;
@@ -53,7 +53,7 @@ static void exec_child(pid_t parent, const char *path, const char *const argv[],
 	if (getppid() != parent)
 		_exit(127);
 	null_fd = open("/dev/null", O_RDWR);
-	if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0)
+	if (null_fd < 0 || dup2(in_fd >= 0 ? in_fd : null_fd, STDIN_FILENO) < 0)
 		_exit(127);
 	if (dup2(out_fd >= 0 ? out_fd : null_fd, STDOUT_FILENO) < 0 ||
 	    dup2(err_fd >= 0 ? err_fd : null_fd, STDERR_FILENO) < 0)
@@ -118,8 +118,8 @@ static void reap(pid_t pid, int *status)
 		*status = 0;
 }
 
-static int fork_exec(const char *const argv[], const char *cwd, int out_fd, int err_fd, pid_t *pid,
-                     vl_error *err)
+static int fork_exec(const char *const argv[], const char *cwd, int in_fd, int out_fd, int err_fd,
+                     pid_t *pid, vl_error *err)
 {
 	char path[PATH_MAX];
 	pid_t parent = getpid();
@@ -130,12 +130,18 @@ static int fork_exec(const char *const argv[], const char *cwd, int out_fd, int 
 	if (*pid < 0)
 		return vl_error_errno(err, errno, "forking for %s", argv[0]);
 	if (*pid == 0)
-		exec_child(parent, path, argv, cwd, out_fd, err_fd);
+		exec_child(parent, path, argv, cwd, in_fd, out_fd, err_fd);
 	return 0;
 }
 
 int vl_command_run(const char *const argv[], const char *cwd, double timeout_s,
                    const volatile int *stop, struct vl_command_result *res, vl_error *err)
+{
+	return vl_command_run_input(argv, cwd, -1, timeout_s, stop, res, err);
+}
+
+int vl_command_run_input(const char *const argv[], const char *cwd, int stdin_fd, double timeout_s,
+                         const volatile int *stop, struct vl_command_result *res, vl_error *err)
 {
 	int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
 	struct capture cap[2] = {{.fd = -1}, {.fd = -1}};
@@ -156,7 +162,7 @@ int vl_command_run(const char *const argv[], const char *cwd, double timeout_s,
 		return vl_error_errno(err, errno, "creating a pipe for %s", argv[0]);
 	}
 	start = vl_now_ns();
-	if (fork_exec(argv, cwd, out_pipe[1], err_pipe[1], &pid, err) < 0) {
+	if (fork_exec(argv, cwd, stdin_fd, out_pipe[1], err_pipe[1], &pid, err) < 0) {
 		for (int i = 0; i < 2; i++) {
 			close(out_pipe[i]);
 			close(err_pipe[i]);

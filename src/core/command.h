@@ -30,6 +30,11 @@ bool vl_find_program(const char *name, char *path, size_t size);
  * reads res->exit_code. res must be released with vl_command_result_release(). */
 int vl_command_run(const char *const argv[], const char *cwd, double timeout_s,
                    const volatile int *stop, struct vl_command_result *res, vl_error *err);
+/* The same with stdin_fd as the child's stdin (-1: /dev/null): input to
+ * send, or a pipe whose write end the caller keeps open so that the child
+ * (ssh) sees end-of-file only when the caller is gone. */
+int vl_command_run_input(const char *const argv[], const char *cwd, int stdin_fd, double timeout_s,
+                         const volatile int *stop, struct vl_command_result *res, vl_error *err);
 void vl_command_result_release(struct vl_command_result *res);
 
 /* "exited with status 1: <first line of stderr>": for messages. */

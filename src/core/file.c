@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 
 static int write_all(int fd, const void *data, size_t len)
@@ -157,5 +158,34 @@ int vl_mkdir_p(const char *path, unsigned mode, vl_error *err)
 	}
 	if (mkdir(buf, mode) < 0 && errno != EEXIST)
 		return vl_error_errno(err, errno, "creating %s", buf);
+	return 0;
+}
+
+int vl_copy_file(const char *src, const char *dst, unsigned mode, vl_error *err)
+{
+	cleanup_close int in = open(src, O_RDONLY | O_CLOEXEC);
+	cleanup_close int out = -1;
+	struct stat st;
+
+	if (in < 0 || fstat(in, &st) < 0)
+		return vl_error_errno(err, errno, "opening %s", src);
+	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (out < 0)
+		return vl_error_errno(err, errno, "creating %s", dst);
+	for (off_t left = st.st_size; left > 0;) {
+		ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)left, 0);
+
+		/* Different filesystem types: sendfile also copies in the kernel. */
+		if (n < 0 && errno == EXDEV)
+			n = sendfile(out, in, NULL, (size_t)left);
+
+		if (n <= 0)
+			return vl_error_errno(err, n < 0 ? errno : EIO, "copying %s to %s", src,
+			                      dst);
+		left -= n;
+	}
+	/* The umask may have narrowed the mode. */
+	if (fchmod(out, mode) < 0)
+		return vl_error_errno(err, errno, "setting the mode of %s", dst);
 	return 0;
 }

@@ -17,3 +17,6 @@ int vl_read_line(const char *path, char *buf, size_t size, vl_error *err);
 int vl_write_string(const char *path, const char *value, vl_error *err);
 /* mkdir -p with the given mode. */
 int vl_mkdir_p(const char *path, unsigned mode, vl_error *err);
+/* Copies a regular file's contents to dst (created, must not exist) with
+ * mode, in the kernel (copy_file_range, else sendfile). */
+int vl_copy_file(const char *src, const char *dst, unsigned mode, vl_error *err);

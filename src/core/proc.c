@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -148,4 +149,11 @@ int vl_proc_memory_add(pid_t pid, uint64_t *rss, uint64_t *pss, vl_error *err)
 	*rss += smaps_field(text, "\nRss:");
 	*pss += smaps_field(text, "\nPss:");
 	return 0;
+}
+
+const char *vl_proc_self_exe(void)
+{
+	const char *self = getenv("VIRTLAB_SELF");
+
+	return self && self[0] ? self : "/proc/self/exe";
 }

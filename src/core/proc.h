@@ -28,6 +28,10 @@ int vl_spawn(const char *path, char *const argv[], const struct vl_spawn_options
 int vl_proc_wait_exit(pid_t pid, double timeout_s, bool *exited, vl_error *err);
 /* Signals every process in group pgid; a group already empty is not an error. */
 int vl_proc_kill_group(pid_t pgid, int sig, vl_error *err);
+/* The program that starts another virtlab process: $VIRTLAB_SELF when set
+ * (virtlab's bundle runs virtlab through its own loader, so that
+ * /proc/self/exe is the loader), else /proc/self/exe. */
+const char *vl_proc_self_exe(void);
 /* Reaps pid, blocking until it has exited; *status as waitpid gives it. */
 int vl_proc_reap(pid_t pid, int *status, vl_error *err);
 /* "exited with status 1", "killed by signal 9 (Killed)". */

@@ -152,7 +152,7 @@ static int start(struct vl_guest *g, vl_error *err)
 	argv[argc] = NULL;
 	opts.keep_fds = &theirs;
 	opts.cwd = g->spec.workdir[0] ? g->spec.workdir : NULL;
-	if (vl_spawn("/proc/self/exe", argv, &opts, &pid, err) < 0)
+	if (vl_spawn(vl_proc_self_exe(), argv, &opts, &pid, err) < 0)
 		return vl_error_wrap(err, "starting guest %s", g->spec.name);
 	/* Only the agent may hold its end, or we would never see EOF if it dies. */
 	close(vl_steal_fd(theirs));

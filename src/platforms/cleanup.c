@@ -1,6 +1,7 @@
 /* Releasing guests' resources by kind, and sweeping what has no record. */
 #include "platforms/cleanup.h"
 #include "platforms/state.h"
+#include "platforms/xen.h"
 #include "core/cleanup.h"
 #include "core/clock.h"
 #include "core/file.h"
@@ -21,6 +22,8 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #define KILL_WAIT_S   5.0
@@ -29,6 +32,10 @@
 /* A child that a killed virtlab forked keeps its lock (flock belongs to the
  * open file, which fork shares) until it execs or dies, a moment later. */
 #define LOCK_WAIT_S 2.0
+/* Names the guest that owns a cgroup: its state directory. */
+#define OWNER_XATTR "trusted.virtlab.owner"
+/* An unmarked group this young may be one another run is setting up. */
+#define UNMARKED_GRACE_S 10
 
 /* ---- one resource ---- */
 
@@ -140,15 +147,158 @@ static int release_cgroup(const char *name, bool dry_run, bool *existed, vl_erro
 	return rc;
 }
 
-/* Whether any hierarchy lists a process in the group. */
-static bool cgroup_has_processes(const struct vl_cgroup_host *host, const char *name)
+/* ---- who owns a cgroup ---- */
+
+/* <canonical state root>/guests/<guest>: the same text whichever spelling of
+ * VIRTLAB_STATE made it. */
+static int owner_dir(const char *guest, char *buf, size_t size, vl_error *err)
+{
+	char root[PATH_MAX];
+
+	if (!realpath(vl_state_root(), root))
+		return vl_error_errno(err, errno, "resolving VIRTLAB_STATE %s", vl_state_root());
+	if ((size_t)snprintf(buf, size, "%s/guests/%s", root, guest) >= size)
+		return vl_error_input(err, "VIRTLAB_STATE '%s' is too long", vl_state_root());
+	return 0;
+}
+
+int vl_cleanup_mark_cgroup(const struct vl_cgroup_host *host, const char *name, const char *guest,
+                           vl_error *err)
+{
+	char owner[PATH_MAX];
+
+	if (owner_dir(guest, owner, sizeof(owner), err) < 0)
+		return -1;
+	for (size_t i = 0; i < host->n_hierarchies; i++) {
+		char dir[PATH_MAX * 2];
+
+		snprintf(dir, sizeof(dir), "%s/%s", host->hierarchies[i].path, name);
+		/* Without xattrs on cgroupfs the group stays unmarked: cleanups then
+		 * judge it by its processes and its age. */
+		if (setxattr(dir, OWNER_XATTR, owner, strlen(owner), 0) < 0 && errno != EOPNOTSUPP)
+			return vl_error_errno(err, errno, "marking cgroup %s as guest %s's", dir,
+			                      guest);
+	}
+	return 0;
+}
+
+/* The owner mark of the group, from the first hierarchy that has one. */
+static bool cgroup_owner(const struct vl_cgroup_host *host, const char *name, char *owner,
+                         size_t size)
+{
+	for (size_t i = 0; i < host->n_hierarchies; i++) {
+		char dir[PATH_MAX * 2];
+		ssize_t n;
+
+		snprintf(dir, sizeof(dir), "%s/%s", host->hierarchies[i].path, name);
+		n = getxattr(dir, OWNER_XATTR, owner, size - 1);
+		if (n > 0) {
+			owner[n] = '\0';
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Whether a process holds a flock on the file: /proc/locks lists each lock
+ * by device and inode ("1: FLOCK  ADVISORY  WRITE 123 fd:01:456 0 EOF"),
+ * and looking there cannot get in the holder's way as trying the lock could. */
+static bool flock_held(const char *path)
+{
+	cleanup_file FILE *f = fopen("/proc/locks", "re");
+	cleanup_free char *line = NULL;
+	char key[64];
+	size_t cap = 0;
+	struct stat st;
+
+	if (stat(path, &st) < 0 || !f)
+		return false;
+	snprintf(key, sizeof(key), " %02x:%02x:%llu ", major(st.st_dev), minor(st.st_dev),
+	         (unsigned long long)st.st_ino);
+	while (getline(&line, &cap, f) > 0)
+		if (strstr(line, " FLOCK ") && strstr(line, key))
+			return true;
+	return false;
+}
+
+/* Whether the guest at owner (a state directory) claims the group: its
+ * record lists it, or a virtlab holds its lock (making or changing it). */
+static bool owner_claims(const char *owner, const char *name)
+{
+	cleanup_json json_t *doc = NULL;
+	char path[PATH_MAX + 16];
+	json_t *r;
+	size_t i;
+
+	snprintf(path, sizeof(path), "%s/lock", owner);
+	if (flock_held(path))
+		return true;
+	snprintf(path, sizeof(path), "%s/guest.json", owner);
+	doc = json_load_file(path, 0, NULL);
+	json_array_foreach(json_object_get(doc, "resources"), i, r)
+	{
+		const char *kind = json_string_value(json_object_get(r, "kind"));
+		const char *id = json_string_value(json_object_get(r, "id"));
+		if (kind && id && strcmp(kind, VL_RES_CGROUP) == 0 && strcmp(id, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* A mark of a guest of this state root (which may not exist yet: then no
+ * mark is). */
+static bool owned_here(const char *owner)
+{
+	char mine[PATH_MAX];
+	vl_error ignored = {0};
+
+	return owner_dir("", mine, sizeof(mine), &ignored) == 0 &&
+	       strncmp(owner, mine, strlen(mine)) == 0;
+}
+
+bool vl_cleanup_cgroup_claimed_elsewhere(const struct vl_cgroup_host *host, const char *name,
+                                         char *owner, size_t size)
+{
+	return cgroup_owner(host, name, owner, size) && !owned_here(owner) &&
+	       owner_claims(owner, name);
+}
+
+/* Seconds since the group was made (its directory's mtime in the first
+ * hierarchy that has it). */
+static double cgroup_age(const struct vl_cgroup_host *host, const char *name)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	for (size_t i = 0; i < host->n_hierarchies; i++) {
+		char dir[PATH_MAX * 2];
+		struct stat st;
+
+		snprintf(dir, sizeof(dir), "%s/%s", host->hierarchies[i].path, name);
+		if (stat(dir, &st) == 0)
+			return (double)(now.tv_sec - st.st_mtim.tv_sec);
+	}
+	return 0;
+}
+
+/* Whether any hierarchy lists a process in the group, or a group inside it
+ * (which virtlab never makes: another tool's, such as LXC's lxc.pivot). */
+static bool cgroup_in_use(const struct vl_cgroup_host *host, const char *name)
 {
 	for (size_t i = 0; i < host->n_hierarchies; i++) {
 		char path[PATH_MAX], line[32];
+		cleanup_dir DIR *d = NULL;
+		struct dirent *e;
 		vl_error ignored = {0};
+
 		snprintf(path, sizeof(path), "%s/%s/cgroup.procs", host->hierarchies[i].path, name);
 		if (vl_read_line(path, line, sizeof(line), &ignored) == 0 && line[0])
 			return true;
+		snprintf(path, sizeof(path), "%s/%s", host->hierarchies[i].path, name);
+		d = opendir(path);
+		while (d && (e = readdir(d)))
+			if (e->d_type == DT_DIR && e->d_name[0] != '.')
+				return true;
 	}
 	return false;
 }
@@ -373,6 +523,8 @@ int vl_cleanup_resource(const char *kind, const char *id, bool dry_run, bool *ex
 		return release_link(id, dry_run, existed, err);
 	if (strcmp(kind, VL_RES_NFT) == 0)
 		return release_nft_table(id, dry_run, existed, err);
+	if (strcmp(kind, VL_RES_XEN) == 0)
+		return vl_xen_domain_release(id, dry_run, existed, err);
 	return vl_error_set(err, "unknown resource kind '%s' (a newer virtlab made it?)", kind);
 }
 
@@ -649,20 +801,37 @@ static void sweep_cgroups(struct sweep *s)
 				json_object_set_new(seen, cg, json_true());
 		}
 	}
-	/* A group with processes and no record here is most likely a live guest
-	 * of another $VIRTLAB_STATE (a test, another user): reported, not killed. */
+	/* A group marked by a guest of another state root is that guest's while
+	 * its record lists it or its lock is held, whatever it holds: left be
+	 * without a word. Without a mark (made by an older virtlab, or by another
+	 * platform), a group with processes is most likely a live guest of
+	 * another $VIRTLAB_STATE (a test, another user), and a new one may be
+	 * one that another run is about to fill: both are reported, not touched. */
 	json_object_foreach(seen, name, v)
 	{
+		char owner[PATH_MAX];
 		vl_error busy = {0};
-		if (!cgroup_has_processes(&host, name)) {
-			release(s, NULL, VL_RES_CGROUP, name);
+		bool marked = cgroup_owner(&host, name, owner, sizeof(owner));
+		double age = cgroup_age(&host, name);
+
+		if (vl_cleanup_cgroup_claimed_elsewhere(&host, name, owner, sizeof(owner)))
 			continue;
-		}
-		vl_error_set(&busy,
-		             "it has processes and no record under %s (a guest of another "
-		             "VIRTLAB_STATE?); virtlab cleanup with that VIRTLAB_STATE removes it",
-		             vl_state_root());
-		emit(s, NULL, VL_RES_CGROUP, name, &busy);
+		if (cgroup_in_use(&host, name))
+			vl_error_set(&busy,
+			             "it has processes or groups and no record under %s (a guest "
+			             "of another "
+			             "VIRTLAB_STATE?); virtlab cleanup with that VIRTLAB_STATE "
+			             "removes it",
+			             vl_state_root());
+		else if (!marked && age < UNMARKED_GRACE_S)
+			vl_error_set(&busy,
+			             "it has no owner mark and was made %.0f s ago: another run "
+			             "may be setting it up (a later cleanup removes it)",
+			             age);
+		if (busy.msg[0])
+			emit(s, NULL, VL_RES_CGROUP, name, &busy);
+		else
+			release(s, NULL, VL_RES_CGROUP, name);
 	}
 	/* Removing the last child removes the parent too; an empty parent left
 	 * on its own goes here (LXC leaves its parents in every hierarchy). */

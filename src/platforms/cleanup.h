@@ -5,13 +5,18 @@
  * resource already gone is skipped silently, so a second cleanup finds
  * nothing. The record is removed only once every resource is released; a
  * failure keeps it (with every resource still listed) for the next try.
- * Orphans are empty virtlab/ cgroups in any hierarchy (one with processes is
- * reported and kept: likely a guest of another state root), mounts under the
- * data root, guest file directories (<data>/guests/NAME) and state
- * directories without a record; those of a busy guest are kept. */
+ * Orphans are empty virtlab/ cgroups in any hierarchy, mounts under the data
+ * root, guest file directories (<data>/guests/NAME) and state directories
+ * without a record; those of a busy guest are kept. A cgroup is an orphan
+ * only when no state root claims it: one marked (vl_cleanup_mark_cgroup) by
+ * a guest of another state root is left be while that guest's record lists
+ * it or its lock is held; an unmarked one with processes, or made moments
+ * ago, is reported and kept. */
 #pragma once
 #include <stdbool.h>
+#include <stddef.h>
 #include "core/error.h"
+#include "runtime/cgroup.h"
 
 #define VL_CLEANUP_RECORD "record" /* kind of the event for a record's removal */
 
@@ -42,6 +47,16 @@ int vl_cleanup_guest(const char *name, bool dry_run, vl_cleanup_report_fn report
  * and fails with the first error at the end; a busy guest is reported as an
  * error event and fails the call too. */
 int vl_cleanup_all(bool dry_run, vl_cleanup_report_fn report, void *arg, vl_error *err);
+
+/* Marks cgroup `name` (made in every hierarchy of host) as guest `guest`'s,
+ * of this state root: an extended attribute naming the guest's state
+ * directory, which a cleanup under another VIRTLAB_STATE checks. */
+int vl_cleanup_mark_cgroup(const struct vl_cgroup_host *host, const char *name, const char *guest,
+                           vl_error *err);
+/* Whether a guest of another state root claims cgroup `name` (see above);
+ * *owner is then its state directory. */
+bool vl_cleanup_cgroup_claimed_elsewhere(const struct vl_cgroup_host *host, const char *name,
+                                         char *owner, size_t size);
 
 /* Removes a directory tree without following symlinks or crossing a mount
  * point (a mount point inside fails the removal: unmount it first). A

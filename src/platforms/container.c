@@ -13,7 +13,9 @@
  * host reaches it through /proc/INIT/root. See docs/design.md, "Container
  * platform", for why not a bind mount or a relay. */
 #include "platforms/platform.h"
+#include "platforms/cleanup.h"
 #include "platforms/entitlement.h"
+#include "platforms/guest_net.h"
 #include "agent/client.h"
 #include "core/cleanup.h"
 #include "core/proc.h"
@@ -52,7 +54,9 @@
 #define TERM_WAIT     5.0
 #define KILL_WAIT     5.0
 /* How often start looks for the agent's socket: the agent binds it within a
- * millisecond or two of execve. */
+ * millisecond or two of execve. Not an inotify watch on its directory: closing
+ * one waits for an SRCU grace period (14 ms measured here), far more than
+ * polling costs. */
 #define SOCKET_POLL_MS 1
 
 static void probe(struct vl_probe *out)
@@ -417,19 +421,28 @@ static int release_cgroup(struct vl_guest *g, vl_error *err)
 {
 	struct vl_cgroup_host host;
 	struct vl_cgroup *cg = NULL;
-	char name[VL_NAME_MAX + 16];
+	char name[VL_NAME_MAX + 16], owner[PATH_MAX];
+	bool empty = false;
 	int rc;
 
 	cgroup_name(g, name, sizeof(name));
 	if (vl_cgroup_detect(&host, err) < 0)
 		return -1;
-	if (!cgroup_exists(&host, name))
+	/* A guest of the same name under another VIRTLAB_STATE has it now. */
+	if (!cgroup_exists(&host, name) ||
+	    vl_cleanup_cgroup_claimed_elsewhere(&host, name, owner, sizeof(owner)))
 		return vl_state_untrack(g, VL_RES_CGROUP, name, err);
-	/* Create, not open: a start killed inside vl_cgroup_create leaves the
-	 * group in some hierarchies only, which open refuses. */
-	if (vl_cgroup_create(&host, name, &cg, err) < 0)
-		return vl_error_wrap(err, "removing cgroup %s", name);
-	rc = vl_cgroup_kill(cg, err);
+	/* A start killed inside vl_cgroup_create leaves the group in some
+	 * hierarchies only, which open refuses and create completes. */
+	if (vl_cgroup_open(&host, name, &cg, err) < 0) {
+		vl_error_clear(err);
+		if (vl_cgroup_create(&host, name, &cg, err) < 0)
+			return vl_error_wrap(err, "removing cgroup %s", name);
+	}
+	/* After a clean stop it is empty: no freezing and listing again. */
+	rc = vl_cgroup_is_empty(cg, &empty, err);
+	if (rc == 0 && !empty)
+		rc = vl_cgroup_kill(cg, err);
 	if (rc == 0)
 		rc = vl_cgroup_remove(cg, err);
 	vl_cgroup_free(cg);
@@ -495,19 +508,40 @@ static void untrack_leftover_processes(struct vl_guest *g)
 	}
 }
 
+/* Sends the agent its shutdown request and returns the channel, which stays
+ * open until the agent has gone: the agent ends only once its reply is sent
+ * (to a closed channel it would wait for the next host). The reply itself is
+ * not waited for: the init's exit is what stop waits for. -1 when the agent
+ * cannot be reached (then signals end it). */
+static int request_shutdown(struct vl_guest *g, pid_t pid)
+{
+	static const char request[] = "{\"id\": 1, \"op\": \"shutdown\"}\n";
+	vl_error ignored = {0};
+	int fd;
+
+	if (connect_agent(pid, rec_str(g, "socket"), &fd, &ignored) < 0)
+		return -1;
+	if (send(fd, request, sizeof(request) - 1, MSG_NOSIGNAL) != (ssize_t)sizeof(request) - 1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 static int stop(struct vl_guest *g, vl_error *err)
 {
 	pid_t pid;
 	bool alive = false;
 	int pidfd = open_init(g, &pid, &alive);
-	vl_error ignored = {0};
 	int rc = 0;
 
 	if (pidfd >= 0) {
 		/* Best effort: a dead or busy agent is ended by signals. */
-		if (alive)
-			vl_guest_agent_call(g, "shutdown", SHUTDOWN_WAIT, NULL, &ignored);
-		rc = end_guest(g, pidfd, pid, SHUTDOWN_WAIT, err);
+		int channel = alive ? request_shutdown(g, pid) : -1;
+
+		rc = end_guest(g, pidfd, pid, channel >= 0 ? SHUTDOWN_WAIT : 0, err);
+		if (channel >= 0)
+			close(channel);
 		close(pidfd);
 	} else if (pid > 0) {
 		/* Gone already (killed, reaped elsewhere): only the record is left. */
@@ -517,6 +551,8 @@ static int stop(struct vl_guest *g, vl_error *err)
 	}
 	if (rc == 0)
 		rc = release_cgroup(g, err);
+	if (rc == 0)
+		rc = vl_guest_net_detach(g, err);
 	if (rc == 0)
 		untrack_leftover_processes(g);
 	remove_stale_socket(g);
@@ -565,14 +601,13 @@ static int set_limits(struct vl_guest *g, struct vl_cgroup *cg, vl_error *err)
 
 struct spawn_hook {
 	struct vl_guest *g;
-	struct vl_cgroup *cg;
 	pid_t pid;
 	unsigned long long start;
 };
 
-/* Runs while the child waits: track it, then give it its own process group
- * (a ^C at the terminal of the virtlab that started it must not stop the
- * guest) and its cgroup, before it does anything. */
+/* Runs while the child waits (it joins its cgroups meanwhile): track it, then
+ * give it its own process group, so that a ^C at the terminal of the virtlab
+ * that started it does not stop the guest. */
 static int parent_setup(pid_t child, void *data, vl_error *err)
 {
 	struct spawn_hook *h = data;
@@ -586,7 +621,46 @@ static int parent_setup(pid_t child, void *data, vl_error *err)
 		return -1;
 	if (setpgid(child, child) < 0)
 		return vl_error_errno(err, errno, "making the guest's process group");
-	return vl_cgroup_attach_pid(h->cg, child, err);
+	return 0;
+}
+
+/* The guest's group in every hierarchy, as the child joins it: the cgroup2
+ * one by being cloned into it, each v1 one through its tasks file. */
+struct cgroup_join {
+	struct vl_container_cgroup_join join;
+	int tasks[VL_CGROUP_MAX_HIERARCHIES];
+};
+
+static void close_join(struct cgroup_join *j)
+{
+	if (j->join.clone_into_fd >= 0)
+		close(j->join.clone_into_fd);
+	for (size_t i = 0; i < j->join.n_tasks_fds; i++)
+		close(j->tasks[i]);
+}
+
+static int open_join(const struct vl_cgroup_host *host, const char *name, struct cgroup_join *j,
+                     vl_error *err)
+{
+	j->join = (struct vl_container_cgroup_join){.clone_into_fd = -1, .tasks_fds = j->tasks};
+	for (size_t i = 0; i < host->n_hierarchies; i++) {
+		const struct vl_cgroup_hierarchy *h = &host->hierarchies[i];
+		char path[PATH_MAX + 2 * VL_NAME_MAX];
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%s%s", h->path, name, h->unified ? "" : "/tasks");
+		fd = open(path, (h->unified ? O_RDONLY | O_DIRECTORY : O_WRONLY) | O_CLOEXEC);
+		if (fd < 0) {
+			int e = errno;
+			close_join(j);
+			return vl_error_errno(err, e, "opening %s", path);
+		}
+		if (h->unified)
+			j->join.clone_into_fd = fd;
+		else
+			j->tasks[j->join.n_tasks_fds++] = fd;
+	}
+	return 0;
 }
 
 static int open_console(const struct vl_guest *g, vl_error *err)
@@ -601,8 +675,8 @@ static int open_console(const struct vl_guest *g, vl_error *err)
 	return fd;
 }
 
-static int spawn_init(struct vl_guest *g, struct vl_cgroup *cg, pid_t *pid,
-                      unsigned long long *start, vl_error *err)
+static int spawn_init(struct vl_guest *g, const struct vl_cgroup_host *host, const char *cgroup,
+                      pid_t *pid, unsigned long long *start, vl_error *err)
 {
 	char *argv[] = {AGENT_PATH,
 	                "--socket",
@@ -613,8 +687,10 @@ static int spawn_init(struct vl_guest *g, struct vl_cgroup *cg, pid_t *pid,
 	char *envp[] = {"PATH=/bin:/sbin:/usr/bin:/usr/sbin", "HOME=/root", NULL};
 	struct vl_container_spec spec;
 	struct vl_container_plan plan;
-	struct spawn_hook hook = {.g = g, .cg = cg};
-	struct vl_container_hooks hooks = {.parent_setup = parent_setup, .data = &hook};
+	struct spawn_hook hook = {.g = g};
+	struct cgroup_join join;
+	struct vl_container_hooks hooks = {
+	        .parent_setup = parent_setup, .data = &hook, .join = &join.join};
 	cleanup_close int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	cleanup_close int console = open_console(g, err);
 	bool overlay = strcmp(rec_str(g, "rootfs"), "overlay") == 0;
@@ -639,7 +715,12 @@ static int spawn_init(struct vl_guest *g, struct vl_cgroup *cg, pid_t *pid,
 	}
 	if (vl_container_plan_build(&spec, &plan, err) < 0)
 		return -1;
+	if (open_join(host, cgroup, &join, err) < 0) {
+		vl_container_plan_free(&plan);
+		return -1;
+	}
 	rc = vl_container_spawn(&plan, &hooks, pid, err);
+	close_join(&join);
 	vl_container_plan_free(&plan);
 	/* On failure spawn has killed and reaped the child. */
 	if (rc < 0 && hook.pid)
@@ -705,7 +786,7 @@ static int start(struct vl_guest *g, vl_error *err)
 {
 	struct vl_cgroup_host host;
 	struct vl_cgroup *cg = NULL;
-	char name[VL_NAME_MAX + 16];
+	char name[VL_NAME_MAX + 16], owner[PATH_MAX];
 	unsigned long long start_time = 0;
 	vl_error ignored = {0};
 	pid_t pid = 0;
@@ -720,6 +801,11 @@ static int start(struct vl_guest *g, vl_error *err)
 	cgroup_name(g, name, sizeof(name));
 	if (vl_cgroup_detect(&host, err) < 0)
 		return vl_error_wrap(err, "starting guest %s", g->spec.name);
+	if (vl_cleanup_cgroup_claimed_elsewhere(&host, name, owner, sizeof(owner)))
+		return vl_error_input(err,
+		                      "cgroup %s belongs to the guest at %s (another "
+		                      "VIRTLAB_STATE); give this guest another name",
+		                      name, owner);
 	/* What a killed start left (an orphaned agent in the group) goes first:
 	 * the new init must not share its cgroup, or its limits. */
 	if (cgroup_exists(&host, name) && release_cgroup(g, err) < 0)
@@ -727,8 +813,9 @@ static int start(struct vl_guest *g, vl_error *err)
 	untrack_leftover_processes(g);
 	if (vl_state_track(g, VL_RES_CGROUP, name, err) < 0)
 		return vl_error_wrap(err, "starting guest %s", g->spec.name);
-	if (vl_cgroup_create(&host, name, &cg, err) < 0 || set_limits(g, cg, err) < 0 ||
-	    spawn_init(g, cg, &pid, &start_time, err) < 0)
+	if (vl_cgroup_create(&host, name, &cg, err) < 0 ||
+	    vl_cleanup_mark_cgroup(&host, name, g->spec.name, err) < 0 ||
+	    set_limits(g, cg, err) < 0 || spawn_init(g, &host, name, &pid, &start_time, err) < 0)
 		goto fail;
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (pidfd < 0) {
@@ -742,7 +829,8 @@ static int start(struct vl_guest *g, vl_error *err)
 	    json_object_set_new(g->record, "init_start", json_integer((json_int_t)start_time)) <
 	            0 ||
 	    rec_set_str(g, "cgroup", name, err) < 0 ||
-	    rec_set_str(g, "socket", AGENT_SOCKET, err) < 0 || wait_agent(g, pid, pidfd, err) < 0) {
+	    rec_set_str(g, "socket", AGENT_SOCKET, err) < 0 || wait_agent(g, pid, pidfd, err) < 0 ||
+	    vl_guest_net_attach_netns(g, pid, err) < 0) {
 		end_guest(g, pidfd, pid, 0, &ignored);
 		goto fail;
 	}
@@ -754,6 +842,7 @@ fail:
 	if (pidfd >= 0)
 		close(pidfd);
 	vl_cgroup_free(cg);
+	vl_guest_net_detach(g, &ignored);
 	release_cgroup(g, &ignored);
 	remove_stale_socket(g);
 	return vl_error_wrap(err, "starting guest %s", g->spec.name);

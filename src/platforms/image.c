@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,6 +32,15 @@ static const char passwd[] = "root:x:0:0:root:/root:/bin/sh\n"
                              "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n";
 static const char group[] = "root:x:0:\ntty:x:5:\nnogroup:x:65534:\n";
 static const char hosts[] = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n";
+
+/* The busybox copied into images: $VIRTLAB_BUSYBOX (virtlab's bundle brings
+ * its own to hosts without busybox-static), else the one installed. */
+static const char *busybox_source(void)
+{
+	const char *env = getenv("VIRTLAB_BUSYBOX");
+
+	return env && env[0] ? env : BUSYBOX_PATH;
+}
 
 static bool is_executable(const char *path)
 {
@@ -156,8 +164,8 @@ static int hash_file_stat(EVP_MD_CTX *ctx, const char *path, vl_error *err)
 
 /* sha256 over the layout version, then each input file's contents, or, with
  * by_stat, each file's identity (hash_file_stat). */
-static int hash_inputs(const char *layout, const char *const *files, bool by_stat, char hex[65],
-                       vl_error *err)
+int vl_image_hash_inputs(const char *layout, const char *const *files, bool by_stat, char hex[65],
+                         vl_error *err)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -184,35 +192,6 @@ static int hash_inputs(const char *layout, const char *const *files, bool by_sta
 out:
 	EVP_MD_CTX_free(ctx);
 	return rc;
-}
-
-static int copy_file(const char *src, const char *dst, mode_t mode, vl_error *err)
-{
-	cleanup_close int in = open(src, O_RDONLY | O_CLOEXEC);
-	cleanup_close int out = -1;
-	struct stat st;
-
-	if (in < 0 || fstat(in, &st) < 0)
-		return vl_error_errno(err, errno, "opening %s", src);
-	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	if (out < 0)
-		return vl_error_errno(err, errno, "creating %s", dst);
-	for (off_t left = st.st_size; left > 0;) {
-		ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)left, 0);
-
-		/* Different filesystem types: sendfile also copies in the kernel. */
-		if (n < 0 && errno == EXDEV)
-			n = sendfile(out, in, NULL, (size_t)left);
-
-		if (n <= 0)
-			return vl_error_errno(err, n < 0 ? errno : EIO, "copying %s to %s", src,
-			                      dst);
-		left -= n;
-	}
-	/* The umask may have narrowed the mode. */
-	if (fchmod(out, mode) < 0)
-		return vl_error_errno(err, errno, "setting the mode of %s", dst);
-	return 0;
 }
 
 static int write_text(const char *root, const char *rel, const char *text, vl_error *err)
@@ -254,7 +233,7 @@ static int make_dirs(const char *root, vl_error *err)
 /* One symlink per applet, where busybox itself says it belongs. */
 static int link_applets(const char *root, vl_error *err)
 {
-	const char *const argv[] = {BUSYBOX_PATH, "--list-full", NULL};
+	const char *const argv[] = {busybox_source(), "--list-full", NULL};
 	struct vl_command_result res = {0};
 	char path[PATH_MAX], buf[256];
 	int rc = 0;
@@ -288,10 +267,10 @@ static int fill_busybox(const char *root, const char *agent, vl_error *err)
 	if (make_dirs(root, err) < 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s" BUSYBOX_PATH, root);
-	if (copy_file(BUSYBOX_PATH, path, 0755, err) < 0 || link_applets(root, err) < 0)
+	if (vl_copy_file(busybox_source(), path, 0755, err) < 0 || link_applets(root, err) < 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/" AGENT_IN_GUEST, root);
-	if (copy_file(agent, path, 0755, err) < 0)
+	if (vl_copy_file(agent, path, 0755, err) < 0)
 		return -1;
 	if (write_text(root, "etc/passwd", passwd, err) < 0 ||
 	    write_text(root, "etc/group", group, err) < 0 ||
@@ -352,7 +331,7 @@ static int fill_debian(const char *root, const char *agent, const char *mirror, 
 	if (rc < 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/" AGENT_IN_GUEST, root);
-	return copy_file(agent, path, 0755, err);
+	return vl_copy_file(agent, path, 0755, err);
 }
 
 /* Reading the inputs takes milliseconds (more on a busy host); a memo named
@@ -409,19 +388,19 @@ int vl_image_golden(const char *kind, struct vl_image *out, vl_error *err)
 			return vl_error_errno(err, ENOMEM, "naming the image");
 		inputs[0] = agent;
 	} else {
-		if (!is_executable(BUSYBOX_PATH) || check_static(BUSYBOX_PATH, err) < 0)
+		if (!is_executable(busybox_source()) || check_static(busybox_source(), err) < 0)
 			return vl_error_input(err,
 			                      "the busybox image needs a static %s: "
 			                      "apt-get install busybox-static",
-			                      BUSYBOX_PATH);
+			                      busybox_source());
 		layout = strdup(BUSYBOX_LAYOUT);
 		if (!layout)
 			return vl_error_errno(err, ENOMEM, "naming the image");
-		inputs[0] = BUSYBOX_PATH;
+		inputs[0] = busybox_source();
 		inputs[1] = agent;
 	}
 	snprintf(out->kind, sizeof(out->kind), "%s", kind);
-	if (hash_inputs(layout, inputs, true, key, err) < 0)
+	if (vl_image_hash_inputs(layout, inputs, true, key, err) < 0)
 		return vl_error_wrap(err, "hashing the %s image's inputs", kind);
 	memo_path(kind, key, memo, sizeof(memo));
 	if (memo_read(memo, out->hash)) {
@@ -432,7 +411,7 @@ int vl_image_golden(const char *kind, struct vl_image *out, vl_error *err)
 			return 0;
 		}
 	}
-	if (hash_inputs(layout, inputs, false, out->hash, err) < 0)
+	if (vl_image_hash_inputs(layout, inputs, false, out->hash, err) < 0)
 		return vl_error_wrap(err, "hashing the %s image's inputs", kind);
 	snprintf(dir, sizeof(dir), "%s/images/%s-%s", vl_data_root(), kind, out->hash);
 	snprintf(out->path, sizeof(out->path), "%s", dir);

@@ -18,5 +18,10 @@ struct vl_image {
 /* Path of the static agent to put in guests: $VIRTLAB_AGENT, else
  * virtlab-agent next to the running virtlab, else the installed one. */
 int vl_image_agent_path(char *buf, size_t size, vl_error *err);
+/* sha256 (hex) over layout, then each file of the NULL-terminated list:
+ * its contents, or with by_stat only its identity (inode, size, times),
+ * which is cheap and changes whenever the file does. */
+int vl_image_hash_inputs(const char *layout, const char *const *files, bool by_stat, char hex[65],
+                         vl_error *err);
 /* Builds (or finds cached) the golden image of that kind. */
 int vl_image_golden(const char *kind, struct vl_image *out, vl_error *err);

@@ -30,6 +30,13 @@ struct vl_guest_spec {
 	 * through apply_entitlement after each start. 0 = none. */
 	unsigned cpu_weight;
 	double cpu_max_pct;
+	/* Network (thesis 4.4; platforms/guest_net.h): the id of a network
+	 * topology that is up (runtime/topology.h) that start attaches the guest
+	 * to; "" = none (a container keeps a network namespace with only
+	 * loopback, a qemu guest has no NIC). net_mode, when set ("nat" or
+	 * "bridged"), must be that topology's mode. */
+	char net_topology[8];
+	char net_mode[8];
 };
 
 /* A policy from chapter 6; zero / empty fields are left as they are. */

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 #include "core/error.h"
 
 /* The port the agent serves in the guest (virtserialport name=...). */
@@ -34,6 +35,17 @@ int vl_qemu_find_kernel(struct vl_qemu_kernel *out, vl_error *err);
  * virtio-serial port, and those modules with their dependencies. */
 int vl_qemu_initramfs(const struct vl_qemu_kernel *k, char *path, size_t size, bool *from_cache,
                       vl_error *err);
+
+/* The modules a guest's initramfs holds (with their dependencies), as
+ * modprobe names them: a kvm lab host stages them for its own virtlab.
+ * Fills up to max names and returns how many there are. */
+size_t vl_qemu_guest_modules(const char **names, size_t max);
+/* Appends to order (a JSON array of strings) the modules named, as modprobe
+ * names them, each after its dependencies and once: paths relative to
+ * k->modules ("kernel/arch/x86/kvm/kvm.ko"). A name absent from modules.dep
+ * (built in, or not in this kernel) adds nothing. For lab hosts (hosts/lab.h). */
+int vl_qemu_module_deps(const struct vl_qemu_kernel *k, const char *const *names, size_t n,
+                        json_t *order, vl_error *err);
 
 /* A qcow2 image of `bytes` holding an empty ext4 file system. */
 int vl_qemu_disk_create(const char *path, uint64_t bytes, vl_error *err);

@@ -149,11 +149,12 @@ int vl_state_read(const char *name, json_t **doc, vl_error *err)
 
 static json_t *spec_to_json(const struct vl_guest_spec *s)
 {
-	return json_pack("{s:s, s:s, s:I, s:s, s:I, s:I, s:s, s:I, s:f}", "name", s->name, "image",
-	                 s->image, "cpus", (json_int_t)s->cpus, "cpuset", s->cpuset, "memory_bytes",
-	                 (json_int_t)s->memory_bytes, "pids_max", (json_int_t)s->pids_max,
-	                 "workdir", s->workdir, "cpu_weight", (json_int_t)s->cpu_weight,
-	                 "cpu_max_pct", s->cpu_max_pct);
+	return json_pack("{s:s, s:s, s:I, s:s, s:I, s:I, s:s, s:I, s:f, s:s, s:s}", "name", s->name,
+	                 "image", s->image, "cpus", (json_int_t)s->cpus, "cpuset", s->cpuset,
+	                 "memory_bytes", (json_int_t)s->memory_bytes, "pids_max",
+	                 (json_int_t)s->pids_max, "workdir", s->workdir, "cpu_weight",
+	                 (json_int_t)s->cpu_weight, "cpu_max_pct", s->cpu_max_pct, "net_topology",
+	                 s->net_topology, "net_mode", s->net_mode);
 }
 
 static void copy_string(char *dst, size_t size, const json_t *obj, const char *key)
@@ -169,6 +170,8 @@ static void spec_from_json(const json_t *j, const char *name, struct vl_guest_sp
 	copy_string(s->image, sizeof(s->image), j, "image");
 	copy_string(s->cpuset, sizeof(s->cpuset), j, "cpuset");
 	copy_string(s->workdir, sizeof(s->workdir), j, "workdir");
+	copy_string(s->net_topology, sizeof(s->net_topology), j, "net_topology");
+	copy_string(s->net_mode, sizeof(s->net_mode), j, "net_mode");
 	s->cpus = (unsigned)json_integer_value(json_object_get(j, "cpus"));
 	s->memory_bytes = (uint64_t)json_integer_value(json_object_get(j, "memory_bytes"));
 	s->pids_max = (unsigned)json_integer_value(json_object_get(j, "pids_max"));

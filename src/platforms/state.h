@@ -29,6 +29,7 @@
 #define VL_RES_NETNS   "netns"     /* id: name under /run/netns */
 #define VL_RES_LINK    "link"      /* id: interface name */
 #define VL_RES_NFT     "nft-table" /* id: "FAMILY NAME", e.g. "inet virtlab_nat" */
+#define VL_RES_XEN     "xen"       /* id: Xen domain name (xl), e.g. "virtlab-web1" */
 
 const char *vl_state_root(void);
 const char *vl_data_root(void);

@@ -96,6 +96,24 @@ static int one_of(struct ctx *c, const char *value, const char *const *allowed, 
 	return bad(c, where, "\"%s\" is '%s', expected one of %s", key, value, list);
 }
 
+/* A platform of another host (study_hosts.h) names it; the host's entry
+ * under "hosts" says how it runs. */
+static int load_host(struct ctx *c, json_t *p, const char *where, struct vl_report_platform *out)
+{
+	static const char *const accels[] = {"real", "kvm", "tcg", NULL};
+	json_t *entry;
+
+	if (get_string(c, p, "host", false, where, &out->host) < 0 || !out->host)
+		return 0;
+	entry = json_object_get(json_object_get(c->source->root, "hosts"), out->host);
+	if (!json_is_object(entry))
+		return bad(c, where, "host '%s' is not in \"hosts\"", out->host);
+	if (get_string(c, entry, "accel", false, "hosts", &out->host_accel) < 0 ||
+	    one_of(c, out->host_accel, accels, "accel", "hosts") < 0)
+		return -1;
+	return 0;
+}
+
 static int load_platforms(struct ctx *c, json_t *list)
 {
 	static const char *const accels[] = {"native", "kvm", "tcg", "xen", "none", NULL};
@@ -127,6 +145,8 @@ static int load_platforms(struct ctx *c, json_t *list)
 			return -1;
 		if (!out->kind)
 			out->kind = out->name;
+		if (load_host(c, p, where, out) < 0)
+			return -1;
 		if (!json_is_boolean(usable))
 			return bad(c, where, "\"usable\" must be true or false");
 		out->usable = json_is_true(usable);

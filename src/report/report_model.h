@@ -24,6 +24,11 @@ struct vl_report_platform {
 	const char *reason;
 	bool usable;
 	char *label; /* "qemu", or "qemu @ host" when several sources are merged */
+	/* The other host it ran on ("hosts" of its results file, named in the
+	 * label as qemu@HOST), NULL for the study's own machine; that host's
+	 * acceleration: real, kvm or tcg, NULL when unknown. */
+	const char *host;
+	const char *host_accel;
 };
 
 struct vl_report_summary {

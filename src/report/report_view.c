@@ -11,7 +11,8 @@
 #define MAX_TOKENS 8
 
 /* The thesis' figures and tables, by number; the CPU figures stack the
- * times of the w1 tasks. */
+ * times of the w1 tasks; the network figure groups its bars by platform, as
+ * the thesis draws NAT and bridged side by side for each. */
 static const struct {
 	const char *id, *title;
 	bool stacked;
@@ -32,12 +33,14 @@ static const struct {
         {"6.2", "CPU isolation: increase in execution time under a noisy neighbour", false},
         {"6.3", "Memory isolation: increase in execution time under a noisy neighbour", false},
         {"6.4", "Network isolation: increase in execution time under a noisy neighbour", false},
+        {"6.4b", "Network entitlement: bandwidth under a rate policy on the guest's device", false},
         {"6.5", "Disk I/O isolation: increase in execution time under a noisy neighbour", false},
 };
-#define N_CATALOG (sizeof(catalog) / sizeof(catalog[0]))
+#define N_CATALOG          (sizeof(catalog) / sizeof(catalog[0]))
+#define BY_PLATFORM_FIGURE "4.8"
 
 /* How a figure is drawn. */
-enum mode { MODE_GROUPED, MODE_STACKED, MODE_SLOWDOWN, MODE_TABLE };
+enum mode { MODE_GROUPED, MODE_STACKED, MODE_SLOWDOWN, MODE_TABLE, MODE_BY_PLATFORM };
 
 struct figure_group {
 	const char *id;
@@ -79,6 +82,8 @@ static enum mode figure_mode(const struct vl_report_row *r)
 	if (vl_report_is_neighbour_experiment(r))
 		return MODE_SLOWDOWN;
 	i = catalog_index(r->figure);
+	if (strcmp(r->figure, BY_PLATFORM_FIGURE) == 0)
+		return MODE_BY_PLATFORM;
 	return i < N_CATALOG && catalog[i].stacked ? MODE_STACKED : MODE_GROUPED;
 }
 
@@ -190,6 +195,11 @@ static bool place(struct vl_report_view *v, const struct figure_rows *fr, size_t
 		*cat = r->platform->label;
 		*ser = vl_report_policy(v, r);
 		return true;
+	case MODE_BY_PLATFORM:
+		*cat = r->platform->label;
+		*ser = other_unit ? vl_report_text(v, "%s (%s)", fr->keys[i], r->unit)
+		                  : fr->keys[i];
+		return true;
 	default:
 		*cat = other_unit ? vl_report_text(v, "%s (%s)", fr->keys[i], r->unit)
 		                  : fr->keys[i];
@@ -273,15 +283,19 @@ static void figure_chart(struct vl_report_view *v, struct vl_report_figure *f,
 			continue;
 		charted[i] = fr->mode == MODE_SLOWDOWN || strcmp(fr->rows[i]->unit, fr->unit) == 0;
 		for (int t = 0; t < 1 + charted[i]; t++) {
-			all[t][0][n[t]] = cat_of[i];
-			all[t][1][n[t]++] = ser_of[i];
+			/* The table keeps measures down, as in the other figures. */
+			bool swap = t == 0 && fr->mode == MODE_BY_PLATFORM;
+			all[t][0][n[t]] = swap ? ser_of[i] : cat_of[i];
+			all[t][1][n[t]++] = swap ? cat_of[i] : ser_of[i];
 		}
 	}
 	for (int t = 0; t < 2; t++)
 		for (int d = 0; d < 2; d++)
 			nlist[t][d] = vl_report_distinct(all[t][d], n[t], list[t][d]);
 	for (size_t i = 0; i < fr->n; i++) {
-		const char *label = fr->mode == MODE_STACKED ? ser_of[i] : cat_of[i];
+		const char *label = fr->mode == MODE_STACKED || fr->mode == MODE_BY_PLATFORM
+		                            ? ser_of[i]
+		                            : cat_of[i];
 		if (placed[i] && !charted[i] && !strstr(f->aside ? f->aside : "", label))
 			f->aside = vl_report_text(v, "%s%s%s",
 			                          f->aside ? f->aside
@@ -290,7 +304,9 @@ static void figure_chart(struct vl_report_view *v, struct vl_report_figure *f,
 			                          f->aside ? ", " : "", label);
 	}
 	f->values = vl_report_table_new(v, nlist[0][0], nlist[0][1] + 1);
-	vl_report_set(&f->values, 0, 0, fr->mode == MODE_GROUPED ? "measure" : "platform");
+	vl_report_set(&f->values, 0, 0,
+	              fr->mode == MODE_GROUPED || fr->mode == MODE_BY_PLATFORM ? "measure"
+	                                                                       : "platform");
 	for (size_t j = 0; j < nlist[0][1]; j++)
 		vl_report_set(&f->values, 0, j + 1, list[0][1][j]);
 	for (size_t i = 0; i < nlist[0][0]; i++)
@@ -313,9 +329,14 @@ static void figure_chart(struct vl_report_view *v, struct vl_report_figure *f,
 		size_t k;
 		if (!placed[i])
 			continue;
-		vl_report_set(&f->values, index_of(list[0][0], nlist[0][0], cat_of[i]) + 1,
-		              index_of(list[0][1], nlist[0][1], ser_of[i]) + 1,
-		              value_text(v, fr, fr->rows[i]));
+		if (fr->mode == MODE_BY_PLATFORM)
+			vl_report_set(&f->values, index_of(list[0][0], nlist[0][0], ser_of[i]) + 1,
+			              index_of(list[0][1], nlist[0][1], cat_of[i]) + 1,
+			              value_text(v, fr, fr->rows[i]));
+		else
+			vl_report_set(&f->values, index_of(list[0][0], nlist[0][0], cat_of[i]) + 1,
+			              index_of(list[0][1], nlist[0][1], ser_of[i]) + 1,
+			              value_text(v, fr, fr->rows[i]));
 		if (!charted[i])
 			continue;
 		k = index_of(c->categories, c->ncat, cat_of[i]) * c->nser +
@@ -341,6 +362,12 @@ static void figure_chart(struct vl_report_view *v, struct vl_report_figure *f,
 		c->desc = "Grouped bars: for each platform, the increase in execution time of the "
 		          "guest's workload while its neighbour runs a stressor, without and with "
 		          "each entitlement policy, with confidence intervals.";
+	else if (fr->mode == MODE_BY_PLATFORM)
+		c->desc = vl_report_text(v,
+		                         "Grouped bars: for each platform, the median %s of each "
+		                         "network mode, direction and stream count, with its "
+		                         "confidence interval as an error bar.",
+		                         fr->rows[0]->metric);
 	else if (fr->mode == MODE_STACKED)
 		c->desc = vl_report_text(
 		        v,
@@ -401,6 +428,11 @@ static void figure_overheads(struct vl_report_view *v, struct vl_report_figure *
 	/* Each policy has its own run alone ("policy=cpuset neighbour=none"). */
 	if (fr->mode == MODE_SLOWDOWN)
 		against = "the run alone";
+	else
+		for (size_t i = 0; i < fr->n; i++)
+			if (fr->rows[i]->has_overhead &&
+			    strcmp(fr->rows[i]->overhead.against, against) != 0)
+				against = "the bare run of each platform's host";
 	t = vl_report_table_new(v, n, 5);
 	vl_report_set(&t, 0, 0, "platform");
 	vl_report_set(&t, 0, 1, "measure");
@@ -642,61 +674,122 @@ static void add_fact(struct vl_report_table *t, size_t s, const char *name, cons
 	vl_report_set(t, r, s + 1, value);
 }
 
+/* The header of a facts table: one column per results file and, with
+ * hosts, one per other host each file merged (study_hosts.h). */
 static struct vl_report_table facts_table(struct vl_report_view *v, size_t max_rows,
-                                          const char *what)
+                                          const char *what, bool hosts)
 {
 	const struct vl_report_model *m = v->model;
-	struct vl_report_table t = vl_report_table_new(v, max_rows, m->nsources + 1);
+	size_t ncols = m->nsources, col = 1;
+	struct vl_report_table t;
 
+	for (size_t s = 0; hosts && s < m->nsources; s++)
+		ncols += json_object_size(json_object_get(m->sources[s].root, "hosts"));
+	t = vl_report_table_new(v, max_rows, ncols + 1);
 	vl_report_set(&t, 0, 0, what);
-	for (size_t s = 0; s < m->nsources; s++)
-		vl_report_set(&t, 0, s + 1,
-		              m->sources[s].qualifier ? m->sources[s].qualifier : "value");
+	for (size_t s = 0; s < m->nsources; s++) {
+		const char *q = m->sources[s].qualifier, *name;
+		json_t *h;
+		vl_report_set(&t, 0, col++, q ? q : "value");
+		if (!hosts)
+			continue;
+		json_object_foreach(json_object_get(m->sources[s].root, "hosts"), name, h)
+		        vl_report_set(&t, 0, col++,
+		                      q ? vl_report_text(v, "%s @ %s", name, q) : name);
+	}
 	t.nrows = 0;
 	return t;
 }
 
-static void build_header(struct vl_report_view *v)
+/* How a host runs its platforms: real, or a lab VM's accelerator. A real
+ * machine may itself be a virtual machine, which its facts tell. */
+static const char *host_accel(struct vl_report_view *v, const char *accel, json_t *facts)
+{
+	if (!accel)
+		return "unknown";
+	if (strcmp(accel, "real") == 0 && json_is_true(path_get(facts, "cpu.hypervisor")))
+		return vl_report_text(v, "real (itself a virtual machine)");
+	return accel;
+}
+
+static void host_column(struct vl_report_view *v, size_t col, json_t *facts, const char *accel,
+                        json_t *study)
 {
 	static const char *const labels[] = {
 	        "host name",          "CPU",         "CPUs", "memory", "kernel", "cgroup version",
 	        "frequency governor", "load average"};
+	const char *fact;
+
+	for (size_t i = 0; i < sizeof(labels) / sizeof(labels[0]); i++)
+		if ((fact = host_fact(v, facts, labels[i])))
+			add_fact(&v->host, col, labels[i], fact);
+	if ((fact = kvm_fact(v, facts)))
+		add_fact(&v->host, col, "KVM", fact);
+	add_fact(&v->host, col, "acceleration", host_accel(v, accel, facts));
+	add_fact(&v->host, col, "study ran",
+	         vl_report_text(v, "%s to %s, virtlab %s",
+	                        vl_report_json_text(v, json_object_get(study, "started")),
+	                        vl_report_json_text(v, json_object_get(study, "finished")),
+	                        vl_report_json_text(v, json_object_get(study, "virtlab_version"))));
+}
+
+/* The platform's acceleration; KVM inside a lab VM is nested. */
+static const char *platform_accel(struct vl_report_view *v, const struct vl_report_platform *p)
+{
+	if (!p->accel)
+		return "unknown";
+	if (p->host_accel && strcmp(p->host_accel, "real") != 0 && strcmp(p->accel, "kvm") == 0)
+		return vl_report_text(v, "kvm, nested in a %s lab host", p->host_accel);
+	return p->accel;
+}
+
+static const char *platform_host(struct vl_report_view *v, const struct vl_report_platform *p)
+{
+	json_t *root = p->source->root;
+	json_t *facts =
+	        p->host ? json_object_get(json_object_get(json_object_get(root, "hosts"), p->host),
+	                                  "facts")
+	                : json_object_get(root, "host");
+	const char *hostname = json_string_value(json_object_get(facts, "hostname"));
+
+	return vl_report_text(v, "%s%s%s%s: %s", p->host ? p->host : "this study's machine",
+	                      hostname ? " (" : "", hostname ? hostname : "", hostname ? ")" : "",
+	                      host_accel(v, p->host ? p->host_accel : "real", facts));
+}
+
+static void build_header(struct vl_report_view *v)
+{
 	const struct vl_report_model *m = v->model;
-	size_t nl = sizeof(labels) / sizeof(labels[0]), np = 0, r;
+	size_t np = 0, r, col = 0;
 
 	for (size_t s = 0; s < m->nsources; s++)
 		np += json_object_size(json_object_get(m->sources[s].root, "plan"));
-	v->host = facts_table(v, nl + 2, "fact");
-	v->plan = facts_table(v, np, "setting");
+	v->host = facts_table(v, 12, "fact", true);
+	v->plan = facts_table(v, np, "setting", false);
 	for (size_t s = 0; s < m->nsources; s++) {
-		json_t *root = m->sources[s].root, *host = json_object_get(root, "host"), *val;
-		const char *key, *fact;
+		json_t *root = m->sources[s].root, *val, *h;
+		const char *key, *name;
 
-		for (size_t i = 0; i < nl; i++)
-			if ((fact = host_fact(v, host, labels[i])))
-				add_fact(&v->host, s, labels[i], fact);
-		if ((fact = kvm_fact(v, host)))
-			add_fact(&v->host, s, "KVM", fact);
-		add_fact(&v->host, s, "study ran",
-		         vl_report_text(
-		                 v, "%s to %s, virtlab %s",
-		                 vl_report_json_text(v, json_object_get(root, "started")),
-		                 vl_report_json_text(v, json_object_get(root, "finished")),
-		                 vl_report_json_text(v, json_object_get(root, "virtlab_version"))));
+		host_column(v, col++, json_object_get(root, "host"), "real", root);
+		json_object_foreach(json_object_get(root, "hosts"), name, h)
+		        host_column(v, col++, json_object_get(h, "facts"),
+		                    json_string_value(json_object_get(h, "accel")), h);
 		json_object_foreach(json_object_get(root, "plan"), key, val)
 		        add_fact(&v->plan, s, key, vl_report_json_text(v, val));
 	}
-	v->platforms = vl_report_table_new(v, m->nplatforms, 4);
+	v->platforms = vl_report_table_new(v, m->nplatforms, 5);
 	vl_report_set(&v->platforms, 0, 0, "platform");
 	vl_report_set(&v->platforms, 0, 1, "usable");
 	vl_report_set(&v->platforms, 0, 2, "acceleration");
-	vl_report_set(&v->platforms, 0, 3, "reason");
+	vl_report_set(&v->platforms, 0, 3, "host");
+	vl_report_set(&v->platforms, 0, 4, "reason");
 	for (size_t i = 0; i < m->nplatforms; i++) {
 		const struct vl_report_platform *p = &m->platforms[i];
 		vl_report_set(&v->platforms, i + 1, 0, p->label);
 		vl_report_set(&v->platforms, i + 1, 1, p->usable ? "yes" : "no");
-		vl_report_set(&v->platforms, i + 1, 2, p->accel ? p->accel : "unknown");
-		vl_report_set(&v->platforms, i + 1, 3, p->reason);
+		vl_report_set(&v->platforms, i + 1, 2, platform_accel(v, p));
+		vl_report_set(&v->platforms, i + 1, 3, platform_host(v, p));
+		vl_report_set(&v->platforms, i + 1, 4, p->reason);
 	}
 	v->experiments = vl_report_table_new(v, m->nexperiments, 3);
 	vl_report_set(&v->experiments, 0, 0, "experiment");
@@ -798,6 +891,46 @@ static void build_features(struct vl_report_view *v)
 
 /* --- warnings --- */
 
+/* Several hosts: each overhead is against its own host's bare run, but a
+ * figure of one host beside another's also compares their machines. */
+static void warn_hosts(struct vl_report_view *v)
+{
+	const struct vl_report_model *m = v->model;
+	const char *names = NULL;
+	size_t n = 0;
+
+	for (size_t s = 0; s < m->nsources; s++) {
+		json_t *root = m->sources[s].root, *h;
+		const char *name;
+		json_t *own = json_object_get(json_object_get(root, "host"), "hostname");
+		bool seen = false;
+
+		/* Two studies of one machine are one host. */
+		for (size_t t = 0; t < s; t++)
+			seen |= json_equal(
+			        own, json_object_get(json_object_get(m->sources[t].root, "host"),
+			                             "hostname"));
+		if (!seen) {
+			names = vl_report_text(v, "%s%s%s", names ? names : "", names ? ", " : "",
+			                       json_is_string(own) ? json_string_value(own)
+			                                           : "this study's machine");
+			n++;
+		}
+		json_object_foreach(json_object_get(root, "hosts"), name, h)
+		{
+			names = vl_report_text(v, "%s, %s", names, name);
+			n++;
+		}
+	}
+	if (n > 1)
+		v->warnings[v->nwarnings++] = vl_report_text(
+		        v,
+		        "These figures come from %zu hosts (%s). Every overhead is against the "
+		        "bare run of its own host, but setting one host's figures beside "
+		        "another's compares their hardware too.",
+		        n, names);
+}
+
 static void build_warnings(struct vl_report_view *v)
 {
 	const struct vl_report_model *m = v->model;
@@ -808,7 +941,7 @@ static void build_warnings(struct vl_report_view *v)
 	for (size_t s = 0; s < m->nsources; s++)
 		recorded += json_array_size(json_object_get(m->sources[s].root, "warnings"));
 	v->warnings =
-	        vl_report_zalloc(v, m->nplatforms + m->nexperiments + 4, sizeof(*v->warnings));
+	        vl_report_zalloc(v, m->nplatforms + m->nexperiments + 5, sizeof(*v->warnings));
 	if (!v->warnings)
 		return;
 	for (size_t i = 0; i < m->nplatforms; i++)
@@ -818,6 +951,16 @@ static void build_warnings(struct vl_report_view *v)
 			        "%s ran under TCG: software emulation, not representative of "
 			        "KVM. Its figures say nothing about hardware virtualization.",
 			        m->platforms[i].label);
+		else if (m->platforms[i].host_accel &&
+		         strcmp(m->platforms[i].host_accel, "tcg") == 0 &&
+		         strcmp(m->platforms[i].kind, "bare") != 0)
+			v->warnings[v->nwarnings++] = vl_report_text(
+			        v,
+			        "%s ran on a lab host under TCG: its overheads are against that "
+			        "host's bare, itself emulated; they say how the platform adds to a "
+			        "machine, not how fast real hardware would be.",
+			        m->platforms[i].label);
+	warn_hosts(v);
 	for (size_t i = 0; i < m->nrows; i++) {
 		untrustworthy += strcmp(m->rows[i].status, "untrustworthy") == 0;
 		/* A study that records warnings has already named its noisy rows. */

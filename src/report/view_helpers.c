@@ -139,7 +139,9 @@ bool vl_report_is_operation(const struct vl_report_row *r)
 
 bool vl_report_is_neighbour_experiment(const struct vl_report_row *r)
 {
-	return strcmp(r->experiment, "isolation") == 0 || strcmp(r->experiment, "entitlement") == 0;
+	return strcmp(r->experiment, "isolation") == 0 ||
+	       strcmp(r->experiment, "entitlement") == 0 ||
+	       (strcmp(r->experiment, "network") == 0 && strcmp(r->figure, "6.4") == 0);
 }
 
 static bool variant_has(const struct vl_report_row *r, const char *part)

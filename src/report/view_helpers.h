@@ -33,7 +33,8 @@ size_t vl_report_distinct(const char **items, size_t n, const char **out);
 bool vl_report_drawable(const struct vl_report_row *r);
 /* Table 5.1. */
 bool vl_report_is_operation(const struct vl_report_row *r);
-/* Chapter 6: the isolation and entitlement experiments. */
+/* Chapter 6: the isolation and entitlement experiments, and the network
+ * experiment's isolation figure (6.4). */
 bool vl_report_is_neighbour_experiment(const struct vl_report_row *r);
 /* The noisy neighbour's own figure ("role=neighbour of ..."). */
 bool vl_report_is_neighbour_row(const struct vl_report_row *r);

@@ -440,6 +440,56 @@ int vl_netlink_add_address(struct vl_netlink *nl, const char *name, const char *
 	return 0;
 }
 
+struct first_address {
+	int index;
+	uint32_t addr;
+	unsigned prefix;
+	bool found;
+};
+
+static int first_address_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+	struct first_address *f = data;
+	struct nlattr *attr;
+
+	if (f->found || ifa->ifa_family != AF_INET || (int)ifa->ifa_index != f->index)
+		return MNL_CB_OK;
+	mnl_attr_for_each(attr, nlh, sizeof(*ifa))
+	{
+		if (mnl_attr_get_type(attr) != IFA_LOCAL ||
+		    mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
+			continue;
+		f->addr = mnl_attr_get_u32(attr);
+		f->prefix = ifa->ifa_prefixlen;
+		f->found = true;
+	}
+	return MNL_CB_OK;
+}
+
+int vl_netlink_get_address(struct vl_netlink *nl, const char *name, char *cidr, size_t size,
+                           vl_error *err)
+{
+	char buf[SEND_SIZE], text[INET_ADDRSTRLEN];
+	struct nlmsghdr *nlh;
+	struct ifaddrmsg *ifa;
+	struct first_address f = {0};
+
+	cidr[0] = '\0';
+	if (find_index(nl, name, &f.index, err) < 0)
+		return vl_error_wrap(err, "reading the address of %s", name);
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_GETADDR;
+	nlh->nlmsg_flags = NLM_F_DUMP;
+	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = AF_INET;
+	if (exchange(nl, nlh, first_address_cb, &f) < 0)
+		return vl_error_errno(err, errno, "reading the address of %s", name);
+	if (f.found && inet_ntop(AF_INET, &f.addr, text, sizeof(text)))
+		snprintf(cidr, size, "%s/%u", text, f.prefix);
+	return 0;
+}
+
 int vl_netlink_add_route(struct vl_netlink *nl, const char *dst, const char *gateway,
                          const char *dev, vl_error *err)
 {

@@ -43,6 +43,9 @@ int vl_netlink_set_master(struct vl_netlink *nl, const char *name, const char *b
 /* cidr: "10.213.0.1/24". */
 int vl_netlink_add_address(struct vl_netlink *nl, const char *name, const char *cidr,
                            vl_error *err);
+/* The first IPv4 address of name as "10.213.0.1/24"; "" when it has none. */
+int vl_netlink_get_address(struct vl_netlink *nl, const char *name, char *cidr, size_t size,
+                           vl_error *err);
 /* dst: "default" or "10.213.1.0/24"; gateway NULL for an on-link route
  * (then dev is needed); dev NULL to let the gateway pick it. */
 int vl_netlink_add_route(struct vl_netlink *nl, const char *dst, const char *gateway,

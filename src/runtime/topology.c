@@ -37,7 +37,6 @@ struct vl_topology {
 	uint32_t outside_net, guest_net;
 	char host_addr[16], outside_addr[16], gateway[16];
 	struct vl_net_endpoint *endpoint;
-	unsigned n_ports;
 	/* Devices made for guests (host-side ends, taps, ifbs), newest last. */
 	unsigned n_links;
 	char links[MAX_LINKS][16];
@@ -283,6 +282,112 @@ int vl_topology_destroy(struct vl_topology *t, vl_error *err)
 	return result;
 }
 
+/* "10.213.0.1/24" -> host-order address of the /24 and the address itself. */
+static int read_address(struct vl_netlink *host, const char *dev, uint32_t *addr, bool *found,
+                        vl_error *err)
+{
+	char cidr[32];
+	uint32_t be;
+	unsigned prefix;
+
+	*found = false;
+	if (vl_netlink_get_address(host, dev, cidr, sizeof(cidr), err) < 0)
+		return -1;
+	if (!cidr[0])
+		return 0;
+	if (vl_netlink_parse_cidr(cidr, &be, &prefix, err) < 0)
+		return -1;
+	*addr = ntohl(be);
+	*found = true;
+	return 0;
+}
+
+/* The subnets and mode of a topology from its devices: the bridge holds the
+ * guests' gateway; in NAT mode the host's end of the outside link has an
+ * address of its own, in bridged mode it is a bridge port without one. */
+static int read_topology(struct vl_topology *t, struct vl_netlink *host, vl_error *err)
+{
+	uint32_t gateway = 0, outside_host = 0;
+	bool has_gateway, nat;
+
+	if (read_address(host, t->bridge, &gateway, &has_gateway, err) < 0 ||
+	    read_address(host, t->outside_link, &outside_host, &nat, err) < 0)
+		return -1;
+	if (!has_gateway)
+		return vl_error_set(err, "bridge %s has no IPv4 address: not a virtlab topology",
+		                    t->bridge);
+	t->mode = nat ? VL_TOPOLOGY_NAT : VL_TOPOLOGY_BRIDGED;
+	t->guest_net = gateway & ~0xffu;
+	t->outside_net = nat ? outside_host & ~0xffu : t->guest_net;
+	format_addr(t->outside_net + 1, t->host_addr, sizeof(t->host_addr));
+	format_addr(t->outside_net + 2, t->outside_addr, sizeof(t->outside_addr));
+	format_addr(gateway, t->gateway, sizeof(t->gateway));
+	return 0;
+}
+
+int vl_topology_open(const struct vl_topology_opts *opts, struct vl_topology **out, vl_error *err)
+{
+	struct vl_topology *t;
+	struct vl_netlink *host = NULL;
+	bool exists = false;
+	int rc;
+
+	if (check_id(opts->id, err) < 0)
+		return vl_error_wrap(err, "opening a network topology");
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return vl_error_errno(err, ENOMEM, "opening network topology %s", opts->id);
+	t->opts = *opts;
+	t->netns_fd = -1;
+	snprintf(t->id, sizeof(t->id), "%s", opts->id);
+	t->opts.id = t->id;
+	snprintf(t->netns, sizeof(t->netns), VL_TOPOLOGY_NETNS_PREFIX "%s", t->id);
+	snprintf(t->outside_link, sizeof(t->outside_link), "vl-o-%s", t->id);
+	snprintf(t->outside_peer, sizeof(t->outside_peer), "vl-op-%s", t->id);
+	snprintf(t->bridge, sizeof(t->bridge), "vl-br-%s", t->id);
+	snprintf(t->nat_table, sizeof(t->nat_table), VL_NAT_TABLE_PREFIX "_%s", t->id);
+	rc = vl_netlink_open(-1, &host, err);
+	if (rc == 0)
+		rc = vl_netlink_link_exists(host, t->bridge, &exists, err);
+	if (rc == 0 && !exists)
+		rc = vl_error_input(err,
+		                    "network topology %s is not up (no bridge %s): start it "
+		                    "with `virtlab net up --id %s`",
+		                    t->id, t->bridge, t->id);
+	if (rc == 0)
+		rc = read_topology(t, host, err);
+	vl_netlink_close(host);
+	if (rc == 0 && vl_netns_exists(t->netns))
+		rc = vl_netns_open(t->netns, &t->netns_fd, err);
+	if (rc < 0) {
+		vl_topology_release(t);
+		return vl_error_wrap(err, "opening network topology %s", opts->id);
+	}
+	*out = t;
+	return 0;
+}
+
+void vl_topology_release(struct vl_topology *t)
+{
+	if (!t)
+		return;
+	if (t->endpoint)
+		vl_net_endpoint_stop(t->endpoint);
+	if (t->netns_fd >= 0)
+		close(t->netns_fd);
+	free(t);
+}
+
+enum vl_topology_mode vl_topology_mode(const struct vl_topology *t)
+{
+	return t->mode;
+}
+
+const char *vl_topology_id(const struct vl_topology *t)
+{
+	return t->id;
+}
+
 const char *vl_topology_outside_address(const struct vl_topology *t)
 {
 	return t->outside_addr;
@@ -303,16 +408,44 @@ int vl_topology_outside_fd(const struct vl_topology *t)
 	return t->netns_fd;
 }
 
-/* Takes the next port's slot and names its device; fails when full. */
+/* Whether index n is taken: a guest's veth, a tap or an ifb of this
+ * topology has it. Another process may attach guests to the same topology
+ * (vl_topology_open), so the kernel's links are the truth. */
+static int index_taken(struct vl_netlink *host, const struct vl_topology *t, unsigned n,
+                       bool *taken, vl_error *err)
+{
+	static const char kinds[] = "gti";
+	char name[16];
+
+	*taken = false;
+	for (size_t k = 0; !*taken && k < sizeof(kinds) - 1; k++) {
+		snprintf(name, sizeof(name), "vl-%c%u-%s", kinds[k], n, t->id);
+		if (vl_netlink_link_exists(host, name, taken, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Takes the lowest free port index and names its device; fails when full. */
 static int next_port(struct vl_topology *t, const char *kind, struct vl_topology_port *port,
                      vl_error *err)
 {
-	unsigned n = t->n_ports;
+	struct vl_netlink *host = NULL;
+	bool taken = true;
+	unsigned n;
+	int rc = 0;
 
 	memset(port, 0, sizeof(*port));
-	if (n >= MAX_PORTS || FIRST_GUEST_HOST + n > 254)
-		return vl_error_set(err, "topology %s has no room for another guest (%u attached)",
-		                    t->id, n);
+	if (vl_netlink_open(-1, &host, err) < 0)
+		return -1;
+	for (n = 0; n < MAX_PORTS && FIRST_GUEST_HOST + n <= 254; n++)
+		if ((rc = index_taken(host, t, n, &taken, err)) < 0 || !taken)
+			break;
+	vl_netlink_close(host);
+	if (rc < 0)
+		return -1;
+	if (taken)
+		return vl_error_set(err, "topology %s has no room for another guest", t->id);
 	port->index = n;
 	snprintf(port->host_dev, sizeof(port->host_dev), "vl-%s%u-%s", kind, n, t->id);
 	format_addr(t->guest_net + FIRST_GUEST_HOST + n, port->address, sizeof(port->address));
@@ -332,14 +465,6 @@ static int claim_link(struct vl_topology *t, const char *name, vl_error *err)
 		return -1;
 	snprintf(t->links[t->n_links], sizeof(t->links[0]), "%s", name);
 	t->n_links++;
-	return 0;
-}
-
-static int claim_port(struct vl_topology *t, const struct vl_topology_port *port, vl_error *err)
-{
-	if (claim_link(t, port->host_dev, err) < 0)
-		return -1;
-	t->n_ports++;
 	return 0;
 }
 
@@ -370,8 +495,8 @@ int vl_topology_attach_netns(struct vl_topology *t, int netns_fd, struct vl_topo
 
 	if (next_port(t, "g", port, err) < 0)
 		return -1;
-	snprintf(port->guest_dev, sizeof(port->guest_dev), "vl-gp%u-%s", t->n_ports, t->id);
-	if (claim_port(t, port, err) < 0 || vl_netlink_open(-1, &host, err) < 0)
+	snprintf(port->guest_dev, sizeof(port->guest_dev), "vl-gp%u-%s", port->index, t->id);
+	if (claim_link(t, port->host_dev, err) < 0 || vl_netlink_open(-1, &host, err) < 0)
 		return vl_error_wrap(err, "attaching a guest to topology %s", t->id);
 	rc = vl_netlink_create_veth(host, port->host_dev, port->guest_dev, netns_fd, err) < 0 ||
 	                     vl_netlink_set_master(host, port->host_dev, t->bridge, err) < 0 ||
@@ -404,7 +529,7 @@ int vl_topology_attach_tap(struct vl_topology *t, struct vl_topology_port *port,
 	struct vl_netlink *host = NULL;
 	int rc;
 
-	if (next_port(t, "t", port, err) < 0 || claim_port(t, port, err) < 0 ||
+	if (next_port(t, "t", port, err) < 0 || claim_link(t, port->host_dev, err) < 0 ||
 	    vl_netlink_open(-1, &host, err) < 0)
 		return vl_error_wrap(err, "attaching a tap to topology %s", t->id);
 	rc = vl_netlink_create_tap(port->host_dev, err) < 0 ||

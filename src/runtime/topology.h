@@ -69,6 +69,18 @@ int vl_topology_create(enum vl_topology_mode mode, const struct vl_topology_opts
  * first. NULL is a no-op. */
 int vl_topology_destroy(struct vl_topology *t, vl_error *err);
 
+/* A handle on a topology that is up (made by another process, e.g. `virtlab
+ * net up` or the study), found by opts->id; mode and addresses are read from
+ * its devices, opts->range and slot are ignored. Guests attach through it as
+ * through the creator's handle (port indices are taken from the kernel's
+ * links, so both may attach at once); opts->track gets what it makes. */
+int vl_topology_open(const struct vl_topology_opts *opts, struct vl_topology **out, vl_error *err);
+/* Frees a handle without removing anything: what an opened handle attached
+ * belongs to its guests (guest_net.h), the topology to its creator. */
+void vl_topology_release(struct vl_topology *t);
+enum vl_topology_mode vl_topology_mode(const struct vl_topology *t);
+const char *vl_topology_id(const struct vl_topology *t);
+
 const char *vl_topology_mode_name(enum vl_topology_mode mode);
 int vl_topology_mode_parse(const char *text, enum vl_topology_mode *mode, vl_error *err);
 /* The outside host's address, e.g. "10.213.0.2". */

@@ -11,11 +11,12 @@ extern const struct vl_experiment vl_experiment_operations;
 extern const struct vl_experiment vl_experiment_features;
 extern const struct vl_experiment vl_experiment_isolation;
 extern const struct vl_experiment vl_experiment_entitlement;
+extern const struct vl_experiment vl_experiment_network;
 
 static const struct vl_experiment *const experiments[] = {
         &vl_experiment_cpu,         &vl_experiment_memory,   &vl_experiment_disk,
         &vl_experiment_operations,  &vl_experiment_features, &vl_experiment_isolation,
-        &vl_experiment_entitlement,
+        &vl_experiment_entitlement, &vl_experiment_network,
 };
 
 const struct vl_experiment *vl_experiment_find(const char *name)

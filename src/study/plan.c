@@ -55,6 +55,15 @@ static const struct size_default size_defaults[] = {
         {"entitlement.cpu_max_pct", "50", "50"},
         {"entitlement.memory_limit", "32M", "128M"},
         {"entitlement.io_write_bps", "10M", "10M"},
+        {"network.modes", "bridged,nat", "bridged,nat"},
+        {"network.directions", "send,recv", "send,recv"},
+        {"network.streams", "1,4", "1,4"},
+        {"network.duration", "0.25", "10"},
+        {"network.rr_size", "1", "1"},
+        {"network.isolation_modes", "bridged", "bridged,nat"},
+        {"network.rate_mbit", "100", "100"},
+        {"network.rate_duration", "2", "10"},
+        {"network.range", "", ""},
         {"timeout", "600", "3600"},
 };
 
@@ -164,7 +173,7 @@ static int add_experiment(void *arg, const char *item, vl_error *err)
 	if (!vl_experiment_find(item))
 		return vl_error_input(err,
 		                      "experiment '%s' is unknown: use cpu, memory, disk, "
-		                      "operations, features, isolation or entitlement",
+		                      "operations, features, isolation, entitlement or network",
 		                      item);
 	if (vl_study_plan_has_experiment(p, item))
 		return vl_error_input(err, "experiment '%s' is listed twice", item);

@@ -4,6 +4,7 @@
 #include "core/interrupt.h"
 #include "core/stats.h"
 #include "study/host_facts.h"
+#include "study/study_hosts.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -70,12 +71,21 @@ int vl_study_load(const char *dir, struct vl_study_plan *plan, struct vl_results
 		return vl_error_wrap(err, "resuming %s", dir);
 	}
 	vl_study_plan_probe(plan);
-	json_object_set_new(out->root, "platforms", platforms_json(plan));
+	/* Platforms merged from other hosts (study_hosts.h) are not the plan's. */
+	json_t *platforms = platforms_json(plan), *p;
+	size_t i;
+	json_array_foreach(json_object_get(out->root, "platforms"), i, p)
+	{
+		if (json_object_get(p, "host"))
+			json_array_append(platforms, p);
+	}
+	json_object_set_new(out->root, "platforms", platforms);
 	json_object_set_new(out->root, "finished", json_null());
 	return vl_results_save(out, err);
 }
 
-static void warn_host(json_t *warnings, json_t *host)
+/* name: another host's (study_hosts.h), NULL for this one. */
+static void warn_host(json_t *warnings, const char *name, json_t *host)
 {
 	double load = json_number_value(json_array_get(json_object_get(host, "load_average"), 0));
 	json_int_t cpus =
@@ -83,9 +93,10 @@ static void warn_host(json_t *warnings, json_t *host)
 
 	if (cpus > 0 && load > BUSY_LOAD_PER_CPU * (double)cpus)
 		json_array_append_new(warnings,
-		                      json_sprintf("the host was busy when the study started: load "
+		                      json_sprintf("%s%s was busy when %s study started: load "
 		                                   "%.2f on %d CPUs",
-		                                   load, (int)cpus));
+		                                   name ? "host " : "the host", name ? name : "",
+		                                   name ? "its" : "the", load, (int)cpus));
 }
 
 static void warn_rows(json_t *warnings, json_t *experiments)
@@ -118,9 +129,13 @@ static void warn_rows(json_t *warnings, json_t *experiments)
 
 json_t *vl_study_warnings(struct vl_results *r)
 {
-	json_t *warnings = json_array();
+	json_t *warnings = json_array(), *h;
+	const char *name;
 
-	warn_host(warnings, json_object_get(r->root, "host"));
+	warn_host(warnings, NULL, json_object_get(r->root, "host"));
+	json_object_foreach(json_object_get(r->root, "hosts"), name, h)
+	        warn_host(warnings, name, json_object_get(h, "facts"));
+	vl_study_hosts_warnings(warnings, r->root);
 	warn_rows(warnings, json_object_get(r->root, "experiments"));
 	return warnings;
 }

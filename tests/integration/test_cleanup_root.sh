@@ -4,7 +4,10 @@
 # mount and a directory under the data root, a network namespace, a dummy link
 # (or veth) link and an nftables table. Cleanup removes them all, and a second cleanup finds
 # nothing. Then the orphans: a cgroup, a mount and a guest directory without
-# any record. Needs root and ip(8); exits 77 without them.
+# any record, beside cgroups that are not orphans: marked by a guest of
+# another state root whose record lists it or whose lock is held, unmarked
+# with a process, unmarked and new. Needs root, ip(8) and python3 (to set the
+# owner mark, an extended attribute); exits 77 without them.
 # Usage: test_cleanup_root.sh PATH-TO-VIRTLAB
 set -u
 VIRTLAB=${1:?usage: test_cleanup_root.sh PATH-TO-VIRTLAB}
@@ -16,6 +19,10 @@ if ! command -v ip >/dev/null; then
 	echo "SKIP: needs ip(8) from iproute2"
 	exit 77
 fi
+if ! command -v python3 >/dev/null; then
+	echo "SKIP: needs python3 (scripts/deps)"
+	exit 77
+fi
 
 TMP=$(mktemp -d /tmp/virtlab-cleanup-test-XXXXXX)
 export VIRTLAB_STATE="$TMP/state" VIRTLAB_DATA="$TMP/data"
@@ -23,6 +30,10 @@ NAME="crashed-$$"
 CG="virtlab/test-cleanup-$$"
 ORPHAN_CG="virtlab/test-orphan-$$"
 LIVE_CG="virtlab/test-orphan-live-$$"
+CLAIMED_CG="virtlab/test-claimed-$$"
+LOCKED_CG="virtlab/test-locked-$$"
+FRESH_CG="virtlab/test-fresh-$$"
+OTHER="$TMP/other-state"
 NETNS="virtlab-test-$$"
 LINK="vl-test-$$"
 TABLE="virtlab_nat_test$$"
@@ -68,7 +79,7 @@ tidy() {
 	if command -v nft >/dev/null; then nft delete table inet "$TABLE" 2>/dev/null; fi
 	remove_cgroup "$CG"
 	remove_cgroup "$ORPHAN_CG"
-	remove_cgroup "$LIVE_CG"
+	for cg in "$LIVE_CG" "$CLAIMED_CG" "$LOCKED_CG" "$FRESH_CG"; do remove_cgroup "$cg"; done
 	rm -rf "$TMP"
 }
 trap tidy EXIT
@@ -150,12 +161,36 @@ else
 fi
 
 # --- orphans: nothing records them ---
-mkdir -p "$ORPHAN_MNT" || exit 1
+# mark CGROUP STATE-DIR: what a guest of another state root writes.
+mark() {
+	for h in /sys/fs/cgroup/*; do
+		if [ -d "$h/$1" ]; then
+			python3 -c 'import os, sys; os.setxattr(sys.argv[1], "trusted.virtlab.owner", sys.argv[2].encode())' \
+				"$h/$1" "$2" || exit 1
+		fi
+	done
+}
+mkdir -p "$ORPHAN_MNT" "$OTHER/guests/claimer" "$OTHER/guests/locker" || exit 1
 mount -t tmpfs virtlab-test "$ORPHAN_MNT" || exit 1
-for h in $(hierarchies); do mkdir -p "$h/$ORPHAN_CG" "$h/$LIVE_CG" || exit 1; done
+for h in $(hierarchies); do
+	mkdir -p "$h/$ORPHAN_CG" "$h/$LIVE_CG" "$h/$CLAIMED_CG" "$h/$LOCKED_CG" "$h/$FRESH_CG" || exit 1
+done
+# The orphan's owner is gone: its state root no longer exists.
+mark "$ORPHAN_CG" "$TMP/gone-state/guests/crashed"
+cat >"$OTHER/guests/claimer/guest.json" <<EOF
+{"name": "claimer", "platform": "container", "status": "provisioning", "record": {},
+ "resources": [{"kind": "cgroup", "id": "$CLAIMED_CG"}]}
+EOF
+mark "$CLAIMED_CG" "$OTHER/guests/claimer"
+# A guest of the other root being made: its lock is held (here, by this
+# shell on fd 9), no record yet.
+exec 9>"$OTHER/guests/locker/lock"
+flock -n 9 || exit 1
+mark "$LOCKED_CG" "$OTHER/guests/locker"
 sleep 600 &
 LIVE_SLEEPER=$!
 for h in $(hierarchies); do echo "$LIVE_SLEEPER" >"$h/$LIVE_CG/cgroup.procs" || exit 1; done
+sleep 0.2
 "$VIRTLAB" cleanup --dry-run >"$TMP/dry" 2>&1
 if grep -q "would remove cgroup $ORPHAN_CG (no record)" "$TMP/dry" &&
 	grep -q "would remove mount $ORPHAN_MNT (no record)" "$TMP/dry" &&
@@ -166,6 +201,12 @@ else
 	fail "orphans in the dry run"
 	cat "$TMP/dry"
 fi
+if grep -q -e "$CLAIMED_CG" -e "$LOCKED_CG" "$TMP/dry"; then
+	fail "groups claimed by another state root's guests are not this cleanup's business"
+	cat "$TMP/dry"
+else
+	ok "groups claimed by another state root's record or lock are left be"
+fi
 # A group with processes but no record may be a live guest of another state root.
 if grep -q "kept cgroup $LIVE_CG (no record): it has processes" "$TMP/dry" &&
 	kill -0 "$LIVE_SLEEPER"; then
@@ -174,32 +215,35 @@ else
 	fail "the group with processes in the dry run"
 	cat "$TMP/dry"
 fi
-kill -9 "$LIVE_SLEEPER"
-wait "$LIVE_SLEEPER" 2>/dev/null
-LIVE_SLEEPER=
-remove_cgroup "$LIVE_CG"
-# The sweep removes every empty virtlab/ cgroup without a record here: with
-# other virtlab groups on the host (another run, which may be about to fill
-# one), it is not run.
-others=$(find /sys/fs/cgroup/*/virtlab -mindepth 1 -maxdepth 1 -type d 2>/dev/null |
-	grep -v "/test-orphan-$$\$" | grep -c .)
-if [ "$others" -ne 0 ]; then
-	echo "SKIP part: other virtlab cgroups exist (another run); not sweeping the host"
+# Unmarked and new: another run may be about to fill it.
+if grep -q "kept cgroup $FRESH_CG (no record): it has no owner mark and was made" "$TMP/dry"; then
+	ok "an unmarked new group is kept"
 else
-	"$VIRTLAB" cleanup >"$TMP/out" 2>&1 || fail "cleanup (orphans): exit $?"
-	cat "$TMP/out"
-	if cgroup_present "$ORPHAN_CG" || mountpoint -q "$ORPHAN_MNT" || [ -e "$ORPHAN_DIR" ]; then
-		fail "orphans left"
-	else
-		ok "orphans removed"
-	fi
-	"$VIRTLAB" cleanup >"$TMP/again" 2>&1
-	if grep -qx "nothing to clean up" "$TMP/again"; then
-		ok "a second sweep finds nothing"
-	else
-		fail "second sweep"
-		cat "$TMP/again"
-	fi
+	fail "the unmarked new group in the dry run"
+	cat "$TMP/dry"
+fi
+
+# The sweep for real. Other runs' groups on the host are safe beside it; what
+# it says about them is not checked here.
+"$VIRTLAB" cleanup >"$TMP/out" 2>&1
+cat "$TMP/out"
+if cgroup_present "$ORPHAN_CG" || mountpoint -q "$ORPHAN_MNT" || [ -e "$ORPHAN_DIR" ]; then
+	fail "orphans left"
+else
+	ok "orphans removed"
+fi
+if cgroup_present "$CLAIMED_CG" && cgroup_present "$LOCKED_CG" && cgroup_present "$LIVE_CG" &&
+	cgroup_present "$FRESH_CG" && kill -0 "$LIVE_SLEEPER"; then
+	ok "the groups that are not orphans are all there"
+else
+	fail "a group that is not an orphan was removed"
+fi
+"$VIRTLAB" cleanup >"$TMP/again" 2>&1
+if grep "^removed" "$TMP/again" | grep -q -e "$TMP" -e "-$$"; then
+	fail "second sweep"
+	cat "$TMP/again"
+else
+	ok "a second sweep finds nothing of this test's"
 fi
 
 if [ "$failures" -ne 0 ]; then

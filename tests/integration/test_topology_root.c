@@ -20,12 +20,14 @@
 
 #include "core/cleanup.h"
 #include "platforms/cleanup.h"
+#include "platforms/guest_net.h"
 #include "platforms/platform.h"
 #include "platforms/state.h"
 #include "runtime/nat.h"
 #include "runtime/netlink.h"
 #include "runtime/netns.h"
 #include "runtime/topology.h"
+#include "study/workload_run.h"
 #include "workloads/workload.h"
 
 #define SLOT_BASE  100
@@ -35,6 +37,8 @@
 #define RATE_S     "3"
 
 static char ip_forward_before[8];
+/* The crash test's child while it lives, for teardown after a failure. */
+static pid_t crash_pid;
 
 static void read_ip_forward(char *buf, size_t size)
 {
@@ -64,25 +68,33 @@ static struct vl_topology *create(enum vl_topology_mode mode, const char *id, un
 	return t;
 }
 
+static void stream_params(struct vl_params *p, const char *host, unsigned port,
+                          const char *direction, const char *duration)
+{
+	const struct vl_workload *w = vl_workload_find("net.stream");
+	char port_text[16];
+	vl_error err = {0};
+
+	assert_non_null(w);
+	snprintf(port_text, sizeof(port_text), "%u", port);
+	if (vl_params_init(p, w, &err) < 0 || vl_params_set(p, "host", host, &err) < 0 ||
+	    vl_params_set(p, "port", port_text, &err) < 0 ||
+	    vl_params_set(p, "duration", duration, &err) < 0 ||
+	    vl_params_set(p, "direction", direction, &err) < 0)
+		fail_msg("net.stream parameters: %s", err.msg);
+}
+
 /* net.stream once, in netns_fd (-1: on the host); gives bit/s. */
 static double stream(int netns_fd, const char *host, unsigned port, const char *direction,
                      const char *duration)
 {
-	const struct vl_workload *w = vl_workload_find("net.stream");
 	struct vl_params p;
 	struct vl_result r;
 	struct vl_run_ctx ctx = {.workdir = "/tmp"};
-	char port_text[16];
 	vl_error err = {0};
 	double bps = -1;
 
-	assert_non_null(w);
-	snprintf(port_text, sizeof(port_text), "%u", port);
-	if (vl_params_init(&p, w, &err) < 0 || vl_params_set(&p, "host", host, &err) < 0 ||
-	    vl_params_set(&p, "port", port_text, &err) < 0 ||
-	    vl_params_set(&p, "duration", duration, &err) < 0 ||
-	    vl_params_set(&p, "direction", direction, &err) < 0)
-		fail_msg("net.stream parameters: %s", err.msg);
+	stream_params(&p, host, port, direction, duration);
 	if (vl_topology_run_workload(netns_fd, &p, &ctx, &r, &err) < 0)
 		fail_msg("net.stream: %s", err.msg);
 	if (r.status != VL_STATUS_OK)
@@ -118,6 +130,67 @@ static void guest_down(struct guest *g)
 		close(g->fd);
 	if (vl_netns_delete(g->netns, &err) < 0)
 		fail_msg("%s", err.msg);
+}
+
+/* --- container guests, attached by the platform (guest_net.h) --- */
+
+static bool container_usable(void)
+{
+	const struct vl_platform *p = vl_platform_find("container");
+	struct vl_probe probe = {0};
+
+	if (p)
+		p->probe(&probe);
+	if (!probe.usable)
+		print_message("container guests skipped: %s\n",
+		              p ? probe.reason : "no container platform");
+	return probe.usable;
+}
+
+static struct vl_guest *container_up(const char *name, const char *id, enum vl_topology_mode mode)
+{
+	const struct vl_platform *p = vl_platform_find("container");
+	struct vl_guest_spec spec = {0};
+	struct vl_guest *g = NULL;
+	vl_error err = {0};
+
+	snprintf(spec.name, sizeof(spec.name), "%s", name);
+	snprintf(spec.net_topology, sizeof(spec.net_topology), "%s", id);
+	snprintf(spec.net_mode, sizeof(spec.net_mode), "%s", vl_topology_mode_name(mode));
+	if (vl_guest_new(p, &spec, &g, &err) < 0 || p->provision(g, &err) < 0 ||
+	    p->start(g, &err) < 0)
+		fail_msg("container guest %s: %s", name, err.msg);
+	return g;
+}
+
+static void container_down(struct vl_guest *g)
+{
+	vl_error err = {0};
+
+	if (g->platform->destroy(g, &err) < 0)
+		fail_msg("destroying %s: %s", g->spec.name, err.msg);
+	vl_guest_free(g);
+}
+
+/* net.stream once through the guest's agent; gives bit/s. */
+static double guest_stream(struct vl_guest *g, const char *host, unsigned port,
+                           const char *direction, const char *duration)
+{
+	cleanup_json json_t *out = NULL;
+	struct vl_params p;
+	vl_error err = {0};
+	json_t *sample;
+
+	stream_params(&p, host, port, direction, duration);
+	if (vl_run_workload(g, &p, 1, 0, 60, &out, &err) < 0)
+		fail_msg("net.stream in %s: %s", g->spec.name, err.msg);
+	sample = json_array_get(json_object_get(out, "samples"), 0);
+	if (strcmp(json_string_value(json_object_get(sample, "status")), "ok") != 0) {
+		print_error("net.stream in %s: %s\n", g->spec.name,
+		            json_string_value(json_object_get(sample, "reason")));
+		return -1;
+	}
+	return json_number_value(json_object_get(json_object_get(sample, "metrics"), "gbps")) * 1e9;
 }
 
 static bool link_exists(const char *name)
@@ -213,12 +286,54 @@ static void assert_nothing_left(const char *id)
 	assert_string_equal(now, ip_forward_before);
 }
 
+/* Both ways under a 100 Mbit/s policy on the port; run(direction) streams. */
+static void check_rate(struct vl_topology *t, const struct vl_topology_port *port,
+                       double (*run)(void *arg, const char *direction), void *arg)
+{
+	double to_guest, from_guest;
+	vl_error err = {0};
+
+	if (vl_topology_set_rate(t, port, RATE_BPS, &err) < 0)
+		fail_msg("%s", err.msg);
+	to_guest = run(arg, "recv");
+	from_guest = run(arg, "send");
+	print_message("%s: rate policy 100 Mbit/s on %s: outside to guest %.1f Mbit/s, "
+	              "guest to outside %.1f Mbit/s\n",
+	              vl_topology_mode_name(vl_topology_mode(t)), port->host_dev, to_guest / 1e6,
+	              from_guest / 1e6);
+	assert_true(to_guest > 0 && to_guest <= RATE_LIMIT);
+	assert_true(from_guest > 0 && from_guest <= RATE_LIMIT);
+}
+
+struct rate_run {
+	struct vl_topology *t;
+	unsigned port;
+	int netns_fd;         /* the stand-in's */
+	struct vl_guest *ctr; /* or the container */
+};
+
+static double rate_stream(void *arg, const char *direction)
+{
+	struct rate_run *r = arg;
+	const char *out = vl_topology_outside_address(r->t);
+
+	if (r->ctr)
+		return guest_stream(r->ctr, out, r->port, direction, RATE_S);
+	return stream(r->netns_fd, out, r->port, direction, RATE_S);
+}
+
+static void container_name(char *buf, size_t size, char tag)
+{
+	snprintf(buf, size, "virtlab-nettest-%c%d", tag, (int)getpid());
+}
+
 static void traffic(enum vl_topology_mode mode, char tag, unsigned slot, bool with_rate)
 {
-	char id[8];
+	char id[8], name[64];
 	struct vl_topology *t;
 	struct guest g;
-	struct vl_topology_port tap;
+	struct vl_topology_port tap, cport;
+	struct vl_guest *ctr = NULL;
 	unsigned port = 0;
 	double host_bps, guest_bps;
 	vl_error err = {0};
@@ -239,19 +354,27 @@ static void traffic(enum vl_topology_mode mode, char tag, unsigned slot, bool wi
 			fail_msg("%s", err.msg);
 		assert_true(link_exists(tap.host_dev));
 	}
-	if (with_rate) {
-		double to_guest, from_guest;
+	if (container_usable()) {
+		double ctr_bps;
 
-		if (vl_topology_set_rate(t, &g.port, RATE_BPS, &err) < 0)
-			fail_msg("%s", err.msg);
-		to_guest = stream(g.fd, vl_topology_outside_address(t), port, "recv", RATE_S);
-		from_guest = stream(g.fd, vl_topology_outside_address(t), port, "send", RATE_S);
-		print_message("%s: rate policy 100 Mbit/s on %s: outside to guest %.1f Mbit/s, "
-		              "guest to outside %.1f Mbit/s\n",
-		              vl_topology_mode_name(mode), g.port.host_dev, to_guest / 1e6,
-		              from_guest / 1e6);
-		assert_true(to_guest > 0 && to_guest <= RATE_LIMIT);
-		assert_true(from_guest > 0 && from_guest <= RATE_LIMIT);
+		container_name(name, sizeof(name), tag);
+		ctr = container_up(name, id, mode);
+		assert_true(vl_guest_net_port(ctr, &cport));
+		assert_true(link_exists(cport.host_dev));
+		ctr_bps = guest_stream(ctr, vl_topology_outside_address(t), port, "send", STREAM_S);
+		print_message("%s: container %s to outside %.2f Gbit/s (%.2f of the host)\n",
+		              vl_topology_mode_name(mode), cport.address, ctr_bps / 1e9,
+		              ctr_bps / host_bps);
+		assert_true(ctr_bps > 0);
+	}
+	if (with_rate) {
+		struct rate_run r = {t, port, g.fd, ctr};
+
+		check_rate(t, ctr ? &cport : &g.port, rate_stream, &r);
+	}
+	if (ctr) {
+		container_down(ctr);
+		assert_false(link_exists(cport.host_dev));
 	}
 	if (vl_topology_destroy(t, &err) < 0)
 		fail_msg("%s", err.msg);
@@ -278,8 +401,9 @@ static int track(void *data, const char *kind, const char *id, bool add, vl_erro
 	return add ? vl_state_track(g, kind, id, err) : vl_state_untrack(g, kind, id, err);
 }
 
-/* The child: a NAT topology tracked in a guest record, then waits to be killed. */
-static void crash_child(const char *name, const char *id, int ready_fd)
+/* The child: a NAT topology tracked in a guest record and, when containers
+ * work here, a container guest attached to it; then waits to be killed. */
+static void crash_child(const char *name, const char *id, const char *container, int ready_fd)
 {
 	struct vl_guest_spec spec = {0};
 	struct vl_guest *g = NULL;
@@ -295,6 +419,16 @@ static void crash_child(const char *name, const char *id, int ready_fd)
 	opts.track_data = g;
 	if (vl_topology_create(VL_TOPOLOGY_NAT, &opts, &t, &err) < 0)
 		goto out;
+	if (container) {
+		const struct vl_platform *p = vl_platform_find("container");
+		struct vl_guest *c = NULL;
+
+		snprintf(spec.name, sizeof(spec.name), "%s", container);
+		snprintf(spec.net_topology, sizeof(spec.net_topology), "%s", id);
+		if (vl_guest_new(p, &spec, &c, &err) < 0 || p->provision(c, &err) < 0 ||
+		    p->start(c, &err) < 0)
+			goto out;
+	}
 	if (write(ready_fd, "r", 1) != 1)
 		_exit(3);
 	for (;;)
@@ -304,22 +438,77 @@ out:
 	_exit(2);
 }
 
+/* The pid of a guest's tracked process ("PID:STARTTIME"); 0 when there is none. */
+static pid_t init_pid_of(const char *name)
+{
+	cleanup_json json_t *doc = NULL;
+	vl_error err = {0};
+	json_t *r;
+	size_t i;
+
+	if (vl_state_read(name, &doc, &err) < 0)
+		return 0;
+	json_array_foreach(json_object_get(doc, "resources"), i, r)
+	{
+		if (strcmp(json_string_value(json_object_get(r, "kind")), VL_RES_PROCESS) == 0)
+			return (pid_t)atoi(json_string_value(json_object_get(r, "id")));
+	}
+	return 0;
+}
+
+/* What `virtlab cleanup` does, for every record of this test's state root;
+ * false after a failure (printed). */
+static bool cleanup_records(void)
+{
+	char **names = NULL;
+	size_t n = 0;
+	vl_error err = {0};
+	bool ok = true;
+
+	if (vl_state_list(&names, &n, &err) < 0) {
+		print_error("cleanup: %s\n", err.msg);
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (vl_cleanup_guest(names[i], false, NULL, NULL, &err) == 0)
+			continue;
+		print_error("cleanup of %s: %s\n", names[i], err.msg);
+		ok = false;
+	}
+	vl_state_names_free(names, n);
+	return ok;
+}
+
+/* The killed run's guest is reparented to init, which reaps it soon after
+ * cleanup kills it. */
+static bool gone(pid_t pid)
+{
+	for (int i = 0; i < 200; i++) {
+		if (kill(pid, 0) < 0 && errno == ESRCH)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
 static void test_kill9_then_cleanup(void **state)
 {
-	char id[8], name[64], ns[64], table[64], c;
+	char id[8], name[64], ctr[64], ns[64], table[64], c;
 	int pipefd[2], status;
-	pid_t pid;
-	vl_error err = {0};
+	bool with_container = container_usable();
+	pid_t pid, init = 0;
 
 	(void)state;
 	make_id(id, sizeof(id), 'k');
 	snprintf(name, sizeof(name), "virtlab-nettest-%d", (int)getpid());
+	container_name(ctr, sizeof(ctr), 'k');
 	assert_int_equal(pipe(pipefd), 0);
 	pid = fork();
 	assert_true(pid >= 0);
+	crash_pid = pid;
 	if (pid == 0) {
 		close(pipefd[0]);
-		crash_child(name, id, pipefd[1]);
+		crash_child(name, id, with_container ? ctr : NULL, pipefd[1]);
 	}
 	close(pipefd[1]);
 	if (read(pipefd[0], &c, 1) != 1) {
@@ -333,12 +522,24 @@ static void test_kill9_then_cleanup(void **state)
 	assert_true(vl_netns_exists(ns));
 	assert_true(link_exists(table));
 	assert_int_equal(count_tables(id), 1);
+	if (with_container) {
+		char veth[16];
+
+		init = init_pid_of(ctr);
+		assert_true(init > 0);
+		snprintf(veth, sizeof(veth), "vl-g0-%s", id);
+		assert_true(link_exists(veth));
+	}
 	kill(pid, SIGKILL);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
-	/* What `virtlab cleanup` does for one guest. */
-	if (vl_cleanup_guest(name, false, NULL, NULL, &err) < 0)
-		fail_msg("cleanup: %s", err.msg);
+	crash_pid = 0;
+	/* The guest outlives the killed virtlab, as a persistent guest does. */
+	if (with_container)
+		assert_int_equal(kill(init, 0), 0);
+	assert_true(cleanup_records());
 	assert_nothing_left(id);
+	if (with_container)
+		assert_true(gone(init));
 }
 
 /* After a failed assertion, by name: whatever the test left. */
@@ -349,6 +550,12 @@ static int teardown(void **state)
 	vl_error err = {0};
 
 	(void)state;
+	if (crash_pid > 0) {
+		kill(crash_pid, SIGKILL);
+		waitpid(crash_pid, NULL, 0);
+		crash_pid = 0;
+	}
+	cleanup_records();
 	for (size_t i = 0; i < sizeof(tags) - 1; i++) {
 		make_id(id, sizeof(id), tags[i]);
 		if (vl_topology_cleanup(id, &err) < 0)

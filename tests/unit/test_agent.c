@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "agent/agent.h"
@@ -188,6 +189,64 @@ static void test_run_null(void **state)
 	}
 	json_decref(reply);
 	agent_free(a);
+}
+
+/* The prepare program runs before the first request that starts work, not
+ * before hello, with the workdir as its argument; once it has succeeded it
+ * is not run again, and after a failure the next request runs it again. */
+static void test_prepare_before_work(void **state)
+{
+	char dir[] = "/tmp/virtlab-agent-prepare-XXXXXX", prog[64], log[64], flag[64];
+	struct vl_agent_options opts = {0};
+	bool prepared = false;
+	struct agent *a;
+	json_t *reply;
+	FILE *f;
+	char line[256] = "", expected[256];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(prog, sizeof(prog), "%s/prepare", dir);
+	snprintf(log, sizeof(log), "%s/log", dir);
+	snprintf(flag, sizeof(flag), "%s/ok", dir);
+	/* Fails until the flag file exists; logs every run with its argument. */
+	f = fopen(prog, "w");
+	assert_non_null(f);
+	fprintf(f, "#!/bin/sh\necho \"$1\" >> %s\n[ -e %s ]\n", log, flag);
+	fclose(f);
+	assert_int_equal(chmod(prog, 0755), 0);
+	opts.workdir = dir;
+	opts.prepare = prog;
+	opts.prepared = &prepared;
+	a = agent_start(&opts);
+	expect_hello(a);
+	assert_int_not_equal(access(log, F_OK), 0);
+	expect_error(request(a, "{\"id\": 1, \"op\": \"run\", \"workload\": \"null\"}"), "failed",
+	             "prepar");
+	assert_false(prepared);
+	f = fopen(flag, "w");
+	assert_non_null(f);
+	fclose(f);
+	for (int id = 2; id <= 3; id++) {
+		snprintf(line, sizeof(line),
+		         "{\"id\": %d, \"op\": \"run\", \"workload\": \"null\"}", id);
+		reply = request(a, line);
+		expect_ok(reply);
+		json_decref(reply);
+		assert_true(prepared);
+	}
+	agent_free(a);
+	/* Two runs: the failed one and the first that succeeded. */
+	f = fopen(log, "r");
+	assert_non_null(f);
+	snprintf(expected, sizeof(expected), "%s\n%s\n", dir, dir);
+	line[fread(line, 1, sizeof(line) - 1, f)] = '\0';
+	fclose(f);
+	assert_string_equal(line, expected);
+	unlink(prog);
+	unlink(log);
+	unlink(flag);
+	assert_int_equal(rmdir(dir), 0);
 }
 
 static void test_bad_params_keep_serving(void **state)
@@ -431,12 +490,13 @@ static void test_client_against_agent(void **state)
 
 static void test_client_timeout(void **state)
 {
-	static const char replies[] = "{\"id\": 1, \"ok\": true, \"result\": {\"late\": 1}}\n"
-	                              "{\"id\": 2, \"ok\": true, \"result\": {\"fresh\": 1}}\n";
 	struct vl_agent_client *c;
-	json_t *result = NULL;
+	json_t *result = NULL, *request;
 	vl_error err = {0};
+	char line[256], replies[256];
+	json_int_t id;
 	uint64_t start;
+	ssize_t n;
 	int sv[2];
 
 	(void)state;
@@ -449,6 +509,17 @@ static void test_client_timeout(void **state)
 	assert_non_null(strstr(err.msg, "did not answer hello within 0.2 s"));
 
 	/* A late reply to the timed-out call is skipped, not taken as the answer. */
+	n = read(sv[1], line, sizeof(line) - 1);
+	assert_true(n > 0);
+	line[n] = '\0';
+	request = json_loads(line, JSON_DISABLE_EOF_CHECK, NULL);
+	assert_non_null(request);
+	id = json_integer_value(json_object_get(request, "id"));
+	json_decref(request);
+	snprintf(replies, sizeof(replies),
+	         "{\"id\": %lld, \"ok\": true, \"result\": {\"late\": 1}}\n"
+	         "{\"id\": %lld, \"ok\": true, \"result\": {\"fresh\": 1}}\n",
+	         (long long)id, (long long)id + 1);
 	assert_int_equal(write(sv[1], replies, strlen(replies)), (ssize_t)strlen(replies));
 	assert_int_equal(vl_agent_call(c, "hello", NULL, 1, &result, &err), 0);
 	assert_non_null(json_object_get(result, "fresh"));
@@ -462,6 +533,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_hello),
 	        cmocka_unit_test(test_run_null),
+	        cmocka_unit_test(test_prepare_before_work),
 	        cmocka_unit_test(test_bad_params_keep_serving),
 	        cmocka_unit_test(test_malformed_requests),
 	        cmocka_unit_test(test_oversized_lines),

@@ -8,8 +8,10 @@
 #include <cmocka.h>
 #include <arpa/inet.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "platforms/guest_net.h"
 #include "runtime/nat.h"
 #include "runtime/netlink.h"
 #include "runtime/topology.h"
@@ -104,6 +106,47 @@ static void test_nft_names_cannot_inject(void **state)
 	assert_int_equal(err.kind, VL_ERR_INPUT);
 }
 
+/* A topology that is not up: an input error naming the command that makes it. */
+static void test_open_missing_topology(void **state)
+{
+	struct vl_topology_opts opts = {.id = "nx0000"};
+	struct vl_topology *t = NULL;
+	vl_error err = {0};
+
+	(void)state;
+	assert_int_equal(vl_topology_open(&opts, &t, &err), -1);
+	assert_null(t);
+	assert_int_equal(err.kind, VL_ERR_INPUT);
+	assert_non_null(strstr(err.msg, "virtlab net up --id nx0000"));
+	opts.id = "Bad/Id";
+	assert_int_equal(vl_topology_open(&opts, &t, &err), -1);
+	assert_int_equal(err.kind, VL_ERR_INPUT);
+}
+
+/* What a guest got comes back from its record, as a later command reads it. */
+static void test_guest_port_from_record(void **state)
+{
+	struct vl_guest g = {.record = json_object()};
+	struct vl_topology_port port;
+
+	(void)state;
+	assert_false(vl_guest_net_wanted(&g));
+	assert_false(vl_guest_net_port(&g, &port));
+	snprintf(g.spec.net_topology, sizeof(g.spec.net_topology), "s1");
+	assert_true(vl_guest_net_wanted(&g));
+	json_object_set_new(g.record, "net",
+	                    json_pack("{s:s, s:s, s:i, s:s, s:s, s:i, s:s}", "topology", "s1",
+	                              "mode", "nat", "index", 3, "host_dev", "vl-g3-s1", "address",
+	                              "10.213.1.13", "prefix", 24, "gateway", "10.213.1.1"));
+	assert_true(vl_guest_net_port(&g, &port));
+	assert_int_equal(port.index, 3);
+	assert_int_equal(port.prefix, 24);
+	assert_string_equal(port.host_dev, "vl-g3-s1");
+	assert_string_equal(port.address, "10.213.1.13");
+	assert_string_equal(port.gateway, "10.213.1.1");
+	json_decref(g.record);
+}
+
 static void test_rate_below_a_byte_is_input_error(void **state)
 {
 	vl_error err = {0};
@@ -123,6 +166,8 @@ int main(void)
 	        cmocka_unit_test(test_bad_ids_ranges_and_slots),
 	        cmocka_unit_test(test_nft_names_cannot_inject),
 	        cmocka_unit_test(test_rate_below_a_byte_is_input_error),
+	        cmocka_unit_test(test_open_missing_topology),
+	        cmocka_unit_test(test_guest_port_from_record),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,20 @@
+/* virtlab's bundle: everything a remote host or a lab host needs to run
+ * virtlab without installing anything. A directory:
+ *   bin/virtlab        a /bin/sh wrapper that runs lib/virtlab.bin through
+ *                      the bundled dynamic loader with --library-path lib,
+ *                      setting VIRTLAB_BUNDLE (this directory), VIRTLAB_SELF
+ *                      (itself: /proc/self/exe is then the loader),
+ *                      VIRTLAB_AGENT and VIRTLAB_BUSYBOX to the bundle's
+ *   bin/virtlab-agent  the static agent (VIRTLAB_AGENT points here)
+ *   bin/busybox        Debian's busybox-static (golden images are built
+ *                      from it on the host that runs the guests)
+ *   lib/               virtlab.bin, the loader and every library ldd lists
+ * Built once per content and cached under <data>/bundles/. */
+#pragma once
+#include <stddef.h>
+#include "core/error.h"
+
+/* Builds (or finds) the bundle of the running virtlab (/proc/self/exe and
+ * the agent it would use) and gives its directory; a virtlab running from
+ * a bundle gives that one. */
+int vl_bundle_build(char *dir, size_t size, vl_error *err);

@@ -1,0 +1,953 @@
+/* The LXC platform: the thesis's own container system, driven through
+ * liblxc's C API (lxc/lxccontainer.h). A guest is an LXC container named
+ * after it in the lxcpath <data>/guests, so that its LXC directory is the
+ * guest's own state_dir; its configuration is set through the API
+ * (lxc_config.c) and saved there, so lxc-start -P <data>/guests -n NAME
+ * starts the same guest. g->record holds:
+ *
+ *   image        the golden image (the overlay's lower layer)
+ *   rootfs       "overlay" or "copy"
+ *   init_pid     the agent's pid on the host, with init_start
+ *   monitor_pid  LXC's monitor for this container, with monitor_start
+ *
+ * The channel: the agent listens on VL_LXC_GUEST_CHANNEL/agent.sock, a
+ * directory of the host (<state_dir>/channel) bind-mounted into the guest by
+ * an lxc.mount.entry. See docs/design.md, "LXC platform". */
+#include "platforms/platform.h"
+#include "agent/client.h"
+#include "core/cleanup.h"
+#include "core/clock.h"
+#include "core/command.h"
+#include "core/file.h"
+#include "core/interrupt.h"
+#include "core/log.h"
+#include "core/proc.h"
+#include "platforms/cleanup.h"
+#include "platforms/guest_net.h"
+#include "platforms/image.h"
+#include "platforms/lxc_config.h"
+#include "platforms/state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <lxc/lxccontainer.h>
+
+#define DEFAULT_IMAGE  "busybox"
+#define HELLO_TIMEOUT  10.0
+#define SHUTDOWN_WAIT  5 /* s: the agent ends at once on SIGTERM */
+#define KILL_WAIT      5 /* s */
+#define MONITOR_WAIT   5.0
+#define SOCKET_POLL_MS 1
+
+/* --- the host --- */
+
+static void lxcpath(char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/guests", vl_data_root());
+}
+
+/* LXC's lock file for a container (a privileged LXC keeps them under its
+ * run directory, named after the lxcpath): LXC leaves it after a destroy. */
+#define LXC_LOCK_ROOT "/run/lxc/lock"
+static void lock_file(const struct vl_guest *g, char *buf, size_t size)
+{
+	char path[PATH_MAX];
+
+	lxcpath(path, sizeof(path));
+	snprintf(buf, size, LXC_LOCK_ROOT "%s/.%s", path, g->spec.name);
+}
+
+/* LXC logs to stderr unless told otherwise; library code must not print.
+ * Each container's own log is its lxc.log.file. */
+static void quiet_liblxc(void)
+{
+	static bool done;
+	struct lxc_log log = {.name = "virtlab", .file = "none", .level = "ERROR", .quiet = true};
+
+	if (!done)
+		lxc_log_init(&log);
+	done = true;
+}
+
+static bool apparmor_enabled(void)
+{
+	char line[8] = "";
+	vl_error ignored = {0};
+
+	vl_read_line("/sys/module/apparmor/parameters/enabled", line, sizeof(line), &ignored);
+	return line[0] == 'Y';
+}
+
+/* LXC's default profile ("generated") is compiled by apparmor_parser and
+ * loaded into an enabled AppArmor; without either, LXC refuses to start the
+ * container, so virtlab asks for "unconfined" instead. */
+static bool apparmor_unconfined(void)
+{
+	char parser[PATH_MAX];
+
+	return !apparmor_enabled() || !vl_find_program("apparmor_parser", parser, sizeof(parser));
+}
+
+static void probe(struct vl_probe *out)
+{
+	struct vl_cgroup_host host;
+	cleanup_free char *fs = NULL;
+	char agent[PATH_MAX], rsync[PATH_MAX], label[128] = "";
+	vl_error err = {0};
+	size_t len;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->accel, sizeof(out->accel), "native");
+	if (geteuid() != 0) {
+		snprintf(out->reason, sizeof(out->reason),
+		         "needs root: virtlab runs LXC's privileged containers only");
+		return;
+	}
+	if (!lxc_config_item_is_supported("lxc.cgroup.dir.monitor.pivot")) {
+		snprintf(out->reason, sizeof(out->reason),
+		         "liblxc %s lacks lxc.cgroup.dir.monitor.pivot; LXC 5.0 or newer is needed",
+		         lxc_get_version());
+		return;
+	}
+	if (vl_read_file("/proc/filesystems", &fs, &len, &err) < 0 || !strstr(fs, "\toverlay\n")) {
+		snprintf(out->reason, sizeof(out->reason), "no overlayfs (modprobe overlay)");
+		return;
+	}
+	if (vl_cgroup_detect(&host, &err) < 0) {
+		snprintf(out->reason, sizeof(out->reason), "no usable cgroups: %s", err.msg);
+		return;
+	}
+	if (vl_image_agent_path(agent, sizeof(agent), &err) < 0) {
+		snprintf(out->reason, sizeof(out->reason), "%s", err.msg);
+		return;
+	}
+	/* A confined virtlab cannot hand its guests another profile, nor leave
+	 * them unconfined: LXC's start fails in the profile switch. */
+	if (apparmor_enabled() &&
+	    vl_read_line("/proc/self/attr/current", label, sizeof(label), &err) == 0 &&
+	    strncmp(label, "unconfined", 10) != 0) {
+		snprintf(out->reason, sizeof(out->reason),
+		         "AppArmor confines virtlab (profile %s), so LXC cannot set its guests' "
+		         "profile; run virtlab unconfined",
+		         label);
+		return;
+	}
+	out->usable = true;
+	snprintf(out->reason, sizeof(out->reason), "liblxc %s, cgroup v%d; AppArmor: %s%s",
+	         lxc_get_version(), host.version,
+	         apparmor_unconfined() ? "guests unconfined (AppArmor off or no apparmor_parser)"
+	                               : "LXC's generated profile",
+	         vl_find_program("rsync", rsync, sizeof(rsync))
+	                 ? ""
+	                 : "; no rsync: clones fail (apt-get install rsync)");
+}
+
+/* --- the record --- */
+
+static const char *rec_str(const struct vl_guest *g, const char *key)
+{
+	return json_string_value(json_object_get(g->record, key));
+}
+
+static long long rec_int(const struct vl_guest *g, const char *key)
+{
+	return json_integer_value(json_object_get(g->record, key));
+}
+
+static int rec_set(struct vl_guest *g, const char *key, json_t *value, vl_error *err)
+{
+	if (json_object_set_new(g->record, key, value) < 0)
+		return vl_error_set(err, "recording %s of guest %s", key, g->spec.name);
+	return 0;
+}
+
+/* A pidfd on the process the record names under `key` when it is still that
+ * process and alive; -1 otherwise. */
+static int open_recorded(const struct vl_guest *g, const char *key, pid_t *pid)
+{
+	char start_key[32];
+	unsigned long long start;
+	vl_error ignored = {0};
+	char state;
+	int fd;
+
+	snprintf(start_key, sizeof(start_key), "%.*s_start", (int)(strlen(key) - 4), key);
+	*pid = (pid_t)rec_int(g, key);
+	if (*pid <= 0)
+		return -1;
+	fd = (int)syscall(SYS_pidfd_open, *pid, 0);
+	if (fd < 0)
+		return -1;
+	if (vl_state_process_start(*pid, &start, &state, &ignored) < 0 ||
+	    start != (unsigned long long)rec_int(g, start_key) || state == 'Z') {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int record_process(struct vl_guest *g, const char *key, pid_t pid, vl_error *err)
+{
+	char start_key[32];
+	unsigned long long start;
+	char state;
+
+	snprintf(start_key, sizeof(start_key), "%.*s_start", (int)(strlen(key) - 4), key);
+	if (vl_state_process_start(pid, &start, &state, err) < 0)
+		return -1;
+	if (rec_set(g, key, json_integer(pid), err) < 0 ||
+	    rec_set(g, start_key, json_integer((json_int_t)start), err) < 0)
+		return -1;
+	return 0;
+}
+
+/* --- liblxc --- */
+
+static int open_container(const struct vl_guest *g, struct lxc_container **out, vl_error *err)
+{
+	char path[PATH_MAX];
+
+	quiet_liblxc();
+	lxcpath(path, sizeof(path));
+	*out = lxc_container_new(g->spec.name, path);
+	if (!*out)
+		return vl_error_set(err, "liblxc cannot open container %s in %s", g->spec.name,
+		                    path);
+	return 0;
+}
+
+static void put_container(struct lxc_container **c)
+{
+	if (*c)
+		lxc_container_put(*c);
+}
+#define cleanup_lxc __attribute__((cleanup(put_container)))
+
+/* The last line of one of the guest's logs, for error messages. */
+static const char *log_tail(const struct vl_guest *g, const char *file, char *buf, size_t size)
+{
+	cleanup_free char *text = NULL;
+	char path[PATH_MAX + 32];
+	vl_error ignored = {0};
+	size_t len;
+	char *last;
+
+	snprintf(path, sizeof(path), "%s/%s", g->state_dir, file);
+	if (vl_read_file(path, &text, &len, &ignored) < 0 || len == 0)
+		return "no output";
+	while (len > 0 && text[len - 1] == '\n')
+		text[--len] = '\0';
+	last = strrchr(text, '\n');
+	snprintf(buf, size, "%s", last ? last + 1 : text);
+	return buf;
+}
+
+static int lxc_failed(const struct vl_guest *g, const char *what, vl_error *err)
+{
+	char tail[512];
+
+	return vl_error_set(err, "LXC could not %s %s: %s (%s/lxc.log)", what, g->spec.name,
+	                    log_tail(g, "lxc.log", tail, sizeof(tail)), g->state_dir);
+}
+
+/* Writes the whole configuration, virtlab's defaults and g's spec, over
+ * whatever the container had (a clone inherits its source's), then saves it. */
+static int configure(struct vl_guest *g, struct lxc_container *c, const char *rootfs, vl_error *err)
+{
+	struct vl_cgroup_host host;
+	struct vl_lxc_items items = {0};
+	cleanup_free char *profile = NULL;
+	char seccomp[PATH_MAX + 16], channel[PATH_MAX + 16];
+	struct vl_lxc_guest lg = {.spec = &g->spec,
+	                          .rootfs = rootfs,
+	                          .dir = g->state_dir,
+	                          .seccomp = seccomp,
+	                          .apparmor_unconfined = apparmor_unconfined()};
+	int rc = 0;
+
+	snprintf(seccomp, sizeof(seccomp), "%s/seccomp", g->state_dir);
+	snprintf(channel, sizeof(channel), "%s/" VL_LXC_CHANNEL_DIR, g->state_dir);
+	if (vl_cgroup_detect(&host, err) < 0 || vl_lxc_seccomp_profile(&profile, err) < 0 ||
+	    vl_write_file_replace(seccomp, profile, strlen(profile), err) < 0 ||
+	    vl_mkdir_p(channel, 0700, err) < 0)
+		return -1;
+	lg.cgroup_version = host.version;
+	c->clear_config(c);
+	if (vl_lxc_guest_items(&lg, &items, err) < 0)
+		return -1;
+	for (size_t i = 0; rc == 0 && i < items.n; i++)
+		if (!c->set_config_item(c, items.v[i].key, items.v[i].value))
+			rc = vl_error_set(err, "LXC refused %s = %s", items.v[i].key,
+			                  items.v[i].value);
+	vl_lxc_items_free(&items);
+	if (rc == 0 && !c->save_config(c, NULL))
+		rc = vl_error_set(err, "LXC could not save the configuration of %s", g->spec.name);
+	return rc;
+}
+
+/* --- provision, clone, destroy --- */
+
+/* LXC makes its lock file as soon as it opens a container by name. */
+static int track_lock(struct vl_guest *g, vl_error *err)
+{
+	char lock[PATH_MAX + VL_NAME_MAX];
+
+	lock_file(g, lock, sizeof(lock));
+	return vl_state_track(g, VL_RES_FILE, lock, err);
+}
+
+/* The guest's directory is tracked before LXC makes it; everything else LXC
+ * makes for the guest lives in it. */
+static int make_state_dir(struct vl_guest *g, vl_error *err)
+{
+	if (vl_state_track(g, VL_RES_DIR, g->state_dir, err) < 0)
+		return -1;
+	if (vl_mkdir_p(g->state_dir, 0700, err) < 0) {
+		vl_error ignored = {0};
+		vl_state_untrack(g, VL_RES_DIR, g->state_dir, &ignored);
+		return -1;
+	}
+	return 0;
+}
+
+static void remove_state_dir(struct vl_guest *g)
+{
+	vl_error ignored = {0};
+
+	if (vl_remove_tree(g->state_dir, &ignored) == 0)
+		vl_state_untrack(g, VL_RES_DIR, g->state_dir, &ignored);
+}
+
+static int check_new(struct vl_guest *g, struct lxc_container *c, vl_error *err)
+{
+	char path[PATH_MAX];
+
+	if (vl_lxc_check_name(g->spec.name, err) < 0)
+		return -1;
+	lxcpath(path, sizeof(path));
+	if (c->is_defined(c))
+		return vl_error_input(err,
+		                      "an LXC container %s exists in %s without a virtlab record; "
+		                      "remove it (lxc-destroy -P %s -n %s) or choose another name",
+		                      g->spec.name, path, path, g->spec.name);
+	return 0;
+}
+
+static int provision(struct vl_guest *g, vl_error *err)
+{
+	cleanup_lxc struct lxc_container *c = NULL;
+	struct vl_image image;
+	char upper[PATH_MAX + 16], rootfs[2 * PATH_MAX + 32];
+
+	if (track_lock(g, err) < 0 || open_container(g, &c, err) < 0 || check_new(g, c, err) < 0 ||
+	    vl_image_golden(g->spec.image[0] ? g->spec.image : DEFAULT_IMAGE, &image, err) < 0 ||
+	    make_state_dir(g, err) < 0)
+		return vl_error_wrap(err, "provisioning guest %s", g->spec.name);
+	/* The same layering as virtlab's containers: the golden image is the
+	 * lower layer, shared; LXC mounts it inside the guest's mount namespace. */
+	snprintf(upper, sizeof(upper), "%s/delta0", g->state_dir);
+	snprintf(rootfs, sizeof(rootfs), "overlay:%s:%s", image.path, upper);
+	if (vl_mkdir_p(upper, 0755, err) < 0 || configure(g, c, rootfs, err) < 0 ||
+	    rec_set(g, "image", json_string(image.path), err) < 0 ||
+	    rec_set(g, "rootfs", json_string("overlay"), err) < 0) {
+		remove_state_dir(g);
+		return vl_error_wrap(err, "provisioning guest %s", g->spec.name);
+	}
+	return 0;
+}
+
+static bool running(const struct vl_guest *g)
+{
+	pid_t pid;
+	int fd = open_recorded(g, "init_pid", &pid);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+/* LXC counts a snapshot as depending on its source and refuses to destroy
+ * a source with snapshots. An overlay snapshot shares only the golden image
+ * with its source (LXC copies the upper layer), so virtlab drops the count,
+ * and a source can go before its clones, as virtlab's containers can. */
+static void forget_snapshot(const struct vl_guest *src, const struct vl_guest *dst)
+{
+	char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/lxc_snapshots", src->state_dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/lxc_rdepends", dst->state_dir);
+	unlink(path);
+}
+
+/* LXC's clone: a snapshot copies the source's upper layer over the same
+ * lower one (as virtlab's containers do), a full copy rsyncs the merged
+ * tree into a directory. LXC then rewrites the configuration's paths and
+ * names; configure() writes ours over it. */
+static int clone_guest(struct vl_guest *src, struct vl_guest *dst, bool full_copy, vl_error *err)
+{
+	cleanup_lxc struct lxc_container *c = NULL;
+	cleanup_lxc struct lxc_container *d = NULL;
+	struct lxc_container *made;
+	char path[PATH_MAX], rootfs[2 * PATH_MAX + 32];
+
+	if (!rec_str(src, "rootfs") || !rec_str(src, "image"))
+		return vl_error_input(err, "guest %s has no root filesystem; provision it first",
+		                      src->spec.name);
+	if (!full_copy && strcmp(rec_str(src, "rootfs"), "overlay") != 0)
+		return vl_error_input(err,
+		                      "guest %s is a full copy, with no layer to share; clone "
+		                      "it with --full",
+		                      src->spec.name);
+	if (full_copy && running(src))
+		return vl_error_input(err, "stop guest %s before a full copy of it",
+		                      src->spec.name);
+	if (track_lock(dst, err) < 0 || open_container(src, &c, err) < 0 ||
+	    open_container(dst, &d, err) < 0 || check_new(dst, d, err) < 0 ||
+	    make_state_dir(dst, err) < 0)
+		return vl_error_wrap(err, "cloning %s to %s", src->spec.name, dst->spec.name);
+	/* LXC makes the directory itself, and fails on one that exists. */
+	rmdir(dst->state_dir);
+	lxcpath(path, sizeof(path));
+	made = c->clone(c, dst->spec.name, path,
+	                full_copy ? 0 : LXC_CLONE_SNAPSHOT | LXC_CLONE_ALLOW_RUNNING,
+	                full_copy ? "dir" : "overlay", NULL, 0, NULL);
+	if (!made) {
+		lxc_failed(src, "clone", err);
+		remove_state_dir(dst);
+		return vl_error_wrap(err, "cloning %s to %s", src->spec.name, dst->spec.name);
+	}
+	lxc_container_put(made);
+	/* A fresh handle: the clone's in the old one is LXC's, not on disk yet
+	 * in every detail. */
+	lxc_container_put(d);
+	d = NULL;
+	if (!full_copy)
+		forget_snapshot(src, dst);
+	/* LXC gives the path without its storage type. */
+	snprintf(rootfs, sizeof(rootfs), "%s", full_copy ? "" : "overlay:");
+	if (open_container(dst, &d, err) < 0 ||
+	    d->get_config_item(d, "lxc.rootfs.path", rootfs + strlen(rootfs),
+	                       (int)(sizeof(rootfs) - strlen(rootfs))) <= 0 ||
+	    configure(dst, d, rootfs, err) < 0 ||
+	    rec_set(dst, "image", json_string(rec_str(src, "image")), err) < 0 ||
+	    rec_set(dst, "rootfs", json_string(full_copy ? "copy" : "overlay"), err) < 0) {
+		if (!err->msg[0])
+			vl_error_set(err, "LXC gave no root filesystem for %s", dst->spec.name);
+		if (d)
+			d->destroy(d);
+		remove_state_dir(dst);
+		return vl_error_wrap(err, "cloning %s to %s", src->spec.name, dst->spec.name);
+	}
+	return 0;
+}
+
+/* --- start and stop --- */
+
+static void socket_path(const struct vl_guest *g, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/" VL_LXC_CHANNEL_DIR "/" VL_LXC_SOCKET_NAME, g->state_dir);
+}
+
+/* The agent removes its socket when it ends, not when it is killed: the next
+ * start would find a stale one. */
+static void remove_stale_socket(const struct vl_guest *g)
+{
+	char path[PATH_MAX + 32];
+
+	socket_path(g, path, sizeof(path));
+	unlink(path);
+}
+
+/* The channel directory is the guest's to write: the socket is opened
+ * without following a link the guest may have put in its place, and reached
+ * through that descriptor. */
+static int connect_channel(const struct vl_guest *g, int *out, vl_error *err)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char dir[PATH_MAX + 16];
+	cleanup_close int dfd = -1;
+	cleanup_close int node = -1;
+	cleanup_close int fd = -1;
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s/" VL_LXC_CHANNEL_DIR, g->state_dir);
+	dfd = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return vl_error_errno(err, errno, "opening %s", dir);
+	node = openat(dfd, VL_LXC_SOCKET_NAME, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (node < 0)
+		return vl_error_errno(err, errno, "opening the agent socket in %s", dir);
+	if (fstat(node, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return vl_error_errno(err, ENOTSOCK, "the agent socket in %s", dir);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d", node);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return vl_error_errno(err, errno, "creating a unix socket");
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return vl_error_errno(err, errno, "connecting to the agent socket in %s", dir);
+	*out = vl_steal_fd(fd);
+	return 0;
+}
+
+static int open_channel(struct vl_guest *g, int *fd, vl_error *err)
+{
+	if (!running(g))
+		return vl_error_set(err, "guest %s is not running", g->spec.name);
+	if (connect_channel(g, fd, err) < 0)
+		return vl_error_wrap(err, "reaching guest %s", g->spec.name);
+	return 0;
+}
+
+/* Waits for the agent's socket, then its hello; fails early when the init
+ * dies or virtlab is interrupted. */
+static int wait_agent(struct vl_guest *g, int pidfd, vl_error *err)
+{
+	struct pollfd p = {.fd = pidfd, .events = POLLIN};
+	struct vl_agent_client *c = NULL;
+	const volatile int *interrupted = vl_interrupt_flag();
+	uint64_t t0 = vl_now_ns();
+	char tail[256];
+	int fd = -1, rc;
+
+	for (;;) {
+		vl_error_clear(err);
+		if (connect_channel(g, &fd, err) == 0)
+			break;
+		if (err->errnum != ENOENT && err->errnum != ECONNREFUSED)
+			return -1;
+		if (*interrupted)
+			return vl_error_set(err, "interrupted while waiting for the agent");
+		if (vl_seconds_since(t0) > HELLO_TIMEOUT)
+			return vl_error_set(err,
+			                    "no agent socket after %.0f s (see %s/console.log)",
+			                    HELLO_TIMEOUT, g->state_dir);
+		if (poll(&p, 1, SOCKET_POLL_MS) > 0)
+			return vl_error_set(err, "the agent exited at start: %s (%s/console.log)",
+			                    log_tail(g, "console.log", tail, sizeof(tail)),
+			                    g->state_dir);
+	}
+	if (vl_agent_client_new(fd, &c, err) < 0)
+		return -1;
+	rc = vl_agent_hello(c, HELLO_TIMEOUT, NULL, err);
+	vl_agent_client_free(c);
+	return rc;
+}
+
+static int parent_of(pid_t pid, pid_t *ppid, vl_error *err)
+{
+	char path[64], buf[512];
+	cleanup_close int fd = -1;
+	ssize_t n;
+	char *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || (n = read(fd, buf, sizeof(buf) - 1)) <= 0)
+		return vl_error_errno(err, errno, "reading %s", path);
+	buf[n] = '\0';
+	/* "PID (COMM) STATE PPID": COMM may hold anything, up to the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %d", ppid) != 1)
+		return vl_error_set(err, "%s has no parent field", path);
+	return 0;
+}
+
+static bool cgroup_exists(const struct vl_cgroup_host *host, const char *name)
+{
+	char path[PATH_MAX + 2 * VL_NAME_MAX];
+	struct stat st;
+
+	for (size_t i = 0; i < host->n_hierarchies; i++) {
+		snprintf(path, sizeof(path), "%s/%s", host->hierarchies[i].path, name);
+		if (stat(path, &st) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool tracked(json_t *doc, const char *kind, const char *id)
+{
+	size_t i;
+	json_t *r;
+
+	json_array_foreach(json_object_get(doc, "resources"), i, r)
+	{
+		if (strcmp(json_string_value(json_object_get(r, "kind")), kind) == 0 &&
+		    strcmp(json_string_value(json_object_get(r, "id")), id) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* After a clean stop the groups are empty: freezing and killing (what
+ * `virtlab cleanup` does to any group) would only cost time. */
+static int remove_cgroup(const struct vl_cgroup_host *host, const char *name, vl_error *err)
+{
+	struct vl_cgroup *cg = NULL;
+	bool empty = false, existed;
+	int rc;
+
+	if (vl_cgroup_open(host, name, &cg, err) < 0 || vl_cgroup_is_empty(cg, &empty, err) < 0 ||
+	    !empty) {
+		vl_cgroup_free(cg);
+		vl_error_clear(err);
+		return vl_cleanup_resource(VL_RES_CGROUP, name, false, &existed, err);
+	}
+	rc = vl_cgroup_remove(cg, err);
+	vl_cgroup_free(cg);
+	return rc;
+}
+
+/* The cgroups LXC makes, emptied and removed: a killed run leaves them, and
+ * the monitor's pivot is left by every run. Only what exists is touched and
+ * only what the record lists is untracked, so that a clean start costs no
+ * more than the checks. */
+static int release_cgroups(struct vl_guest *g, vl_error *err)
+{
+	struct vl_cgroup_host host;
+	struct vl_lxc_cgroups cg;
+	cleanup_json json_t *doc = NULL;
+	vl_error ignored = {0};
+	const char *names[4];
+
+	vl_lxc_cgroup_names(g->spec.name, &cg);
+	names[0] = cg.container;
+	names[1] = cg.monitor;
+	names[2] = cg.pivot_inner;
+	names[3] = cg.pivot;
+	if (vl_cgroup_detect(&host, err) < 0)
+		return -1;
+	vl_state_read(g->spec.name, &doc, &ignored);
+	for (size_t i = 0; i < 4; i++) {
+		if (cgroup_exists(&host, names[i]) && remove_cgroup(&host, names[i], err) < 0)
+			return vl_error_wrap(err, "removing cgroup %s", names[i]);
+		if (tracked(doc, VL_RES_CGROUP, names[i]) &&
+		    vl_state_untrack(g, VL_RES_CGROUP, names[i], err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* A guest of the same name under another VIRTLAB_STATE owns the same cgroup
+ * names; its groups are never released from here. */
+static int check_cgroups_free(struct vl_guest *g, vl_error *err)
+{
+	struct vl_cgroup_host host;
+	struct vl_lxc_cgroups cg;
+	char owner[PATH_MAX];
+
+	vl_lxc_cgroup_names(g->spec.name, &cg);
+	if (vl_cgroup_detect(&host, err) < 0)
+		return -1;
+	if (vl_cleanup_cgroup_claimed_elsewhere(&host, cg.container, owner, sizeof(owner)) ||
+	    vl_cleanup_cgroup_claimed_elsewhere(&host, cg.monitor, owner, sizeof(owner)))
+		return vl_error_input(err,
+		                      "cgroup %s belongs to the guest at %s (another "
+		                      "VIRTLAB_STATE); give this guest another name",
+		                      cg.container, owner);
+	return 0;
+}
+
+/* LXC made the groups: marked as this guest's once they exist, so that a
+ * cleanup under another VIRTLAB_STATE leaves them be. */
+static int mark_cgroups(struct vl_guest *g, vl_error *err)
+{
+	struct vl_cgroup_host host;
+	struct vl_lxc_cgroups cg;
+
+	vl_lxc_cgroup_names(g->spec.name, &cg);
+	if (vl_cgroup_detect(&host, err) < 0 ||
+	    vl_cleanup_mark_cgroup(&host, cg.container, g->spec.name, err) < 0 ||
+	    vl_cleanup_mark_cgroup(&host, cg.monitor, g->spec.name, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int track_cgroups(struct vl_guest *g, vl_error *err)
+{
+	struct vl_lxc_cgroups cg;
+
+	vl_lxc_cgroup_names(g->spec.name, &cg);
+	/* Released newest first: the container's before its monitor's. */
+	if (vl_state_track(g, VL_RES_CGROUP, cg.pivot, err) < 0 ||
+	    vl_state_track(g, VL_RES_CGROUP, cg.pivot_inner, err) < 0 ||
+	    vl_state_track(g, VL_RES_CGROUP, cg.monitor, err) < 0 ||
+	    vl_state_track(g, VL_RES_CGROUP, cg.container, err) < 0)
+		return -1;
+	return 0;
+}
+
+static void forget_processes(struct vl_guest *g)
+{
+	char id[64];
+	vl_error ignored = {0};
+
+	snprintf(id, sizeof(id), "%lld:%lld", rec_int(g, "monitor_pid"),
+	         rec_int(g, "monitor_start"));
+	if (rec_int(g, "monitor_pid") > 0)
+		vl_state_untrack(g, VL_RES_PROCESS, id, &ignored);
+	json_object_del(g->record, "init_pid");
+	json_object_del(g->record, "init_start");
+	json_object_del(g->record, "monitor_pid");
+	json_object_del(g->record, "monitor_start");
+}
+
+/* The monitor is tracked so that `virtlab cleanup` kills it first: a monitor
+ * that outlives its container would go on cleaning up after it. */
+static int record_started(struct vl_guest *g, struct lxc_container *c, int *pidfd, vl_error *err)
+{
+	char id[64];
+	pid_t init = c->init_pid(c), monitor;
+
+	if (init <= 0)
+		return vl_error_set(err, "LXC reports no init for %s", g->spec.name);
+	if (parent_of(init, &monitor, err) < 0 || record_process(g, "init_pid", init, err) < 0 ||
+	    record_process(g, "monitor_pid", monitor, err) < 0)
+		return -1;
+	snprintf(id, sizeof(id), "%d:%lld", (int)monitor, rec_int(g, "monitor_start"));
+	if (vl_state_track(g, VL_RES_PROCESS, id, err) < 0)
+		return -1;
+	*pidfd = open_recorded(g, "init_pid", &init);
+	if (*pidfd < 0)
+		return vl_error_set(err, "the init of %s exited at once (see %s/console.log)",
+		                    g->spec.name, g->state_dir);
+	return 0;
+}
+
+/* Stops the container, SIGTERM first (lxc.signal.halt), then SIGKILL, and
+ * waits for its monitor to finish. */
+static int halt(struct vl_guest *g, struct lxc_container *c, vl_error *err)
+{
+	pid_t pid;
+	int monitor = open_recorded(g, "monitor_pid", &pid);
+	struct pollfd p = {.fd = monitor, .events = POLLIN};
+	int rc = 0;
+
+	if (c->is_running(c) && !c->shutdown(c, SHUTDOWN_WAIT)) {
+		vl_debug("guest %s: no halt after %d s: SIGKILL", g->spec.name, SHUTDOWN_WAIT);
+		if (!c->stop(c) || !c->wait(c, "STOPPED", KILL_WAIT))
+			rc = lxc_failed(g, "stop", err);
+	}
+	if (monitor >= 0) {
+		/* It removes the container's cgroup and then its own. */
+		if (rc == 0)
+			poll(&p, 1, (int)(MONITOR_WAIT * 1000));
+		close(monitor);
+	}
+	return rc;
+}
+
+static int stop(struct vl_guest *g, vl_error *err)
+{
+	cleanup_lxc struct lxc_container *c = NULL;
+
+	if (open_container(g, &c, err) < 0 || halt(g, c, err) < 0 ||
+	    vl_guest_net_detach(g, err) < 0 || release_cgroups(g, err) < 0)
+		return vl_error_wrap(err, "stopping guest %s", g->spec.name);
+	forget_processes(g);
+	remove_stale_socket(g);
+	return 0;
+}
+
+/* LXC moves the process that calls start with daemonize into the monitor's
+ * cgroup (lxc-start does so and exits): a child makes the call, so that
+ * virtlab stays out of its guest's cgroups. The monitor is a fork of that
+ * child: it must not keep our fds (the guest's lock among them). */
+static int start_daemon(struct vl_guest *g, struct lxc_container *c, vl_error *err)
+{
+	int status;
+	pid_t pid;
+
+	c->want_daemonize(c, true);
+	c->want_close_all_fds(c, true);
+	pid = fork();
+	if (pid < 0)
+		return vl_error_errno(err, errno, "forking to start the container");
+	if (pid == 0)
+		_exit(c->start(c, 0, NULL) ? 0 : 1);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return vl_error_errno(err, errno, "waiting for LXC's start");
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return lxc_failed(g, "start", err);
+	return 0;
+}
+
+static int start(struct vl_guest *g, vl_error *err)
+{
+	cleanup_lxc struct lxc_container *c = NULL;
+	vl_error ignored = {0};
+	int pidfd = -1;
+
+	if (open_container(g, &c, err) < 0)
+		return vl_error_wrap(err, "starting guest %s", g->spec.name);
+	if (!c->is_defined(c) || !rec_str(g, "rootfs"))
+		return vl_error_input(err, "guest %s has no LXC container; provision it first",
+		                      g->spec.name);
+	if (c->is_running(c))
+		return vl_error_input(err, "guest %s is already running", g->spec.name);
+	if (check_cgroups_free(g, err) < 0)
+		return vl_error_wrap(err, "starting guest %s", g->spec.name);
+	/* What a killed run left goes first: the new container must not share
+	 * a cgroup, or its limits, with an orphan. */
+	if (release_cgroups(g, err) < 0 || track_cgroups(g, err) < 0)
+		return vl_error_wrap(err, "starting guest %s", g->spec.name);
+	forget_processes(g);
+	remove_stale_socket(g);
+	if (start_daemon(g, c, err) < 0 || mark_cgroups(g, err) < 0)
+		goto fail;
+	/* The network experiment's veth goes into the namespace LXC made with
+	 * lxc.net.0.type = empty, as for virtlab's own containers. */
+	if (record_started(g, c, &pidfd, err) < 0 ||
+	    (vl_guest_net_wanted(g) &&
+	     vl_guest_net_attach_netns(g, (pid_t)rec_int(g, "init_pid"), err) < 0) ||
+	    wait_agent(g, pidfd, err) < 0)
+		goto fail;
+	close(pidfd);
+	vl_debug("guest %s: init %lld, monitor %lld", g->spec.name, rec_int(g, "init_pid"),
+	         rec_int(g, "monitor_pid"));
+	return 0;
+fail:
+	if (pidfd >= 0)
+		close(pidfd);
+	halt(g, c, &ignored);
+	vl_guest_net_detach(g, &ignored);
+	release_cgroups(g, &ignored);
+	forget_processes(g);
+	remove_stale_socket(g);
+	return vl_error_wrap(err, "starting guest %s", g->spec.name);
+}
+
+/* LXC reboots in place only when the init dies of SIGHUP (a reboot(2) in its
+ * PID namespace); the agent as init simply exits. So, as for virtlab's own
+ * containers, a reboot is a stop and a start. */
+static int reboot(struct vl_guest *g, vl_error *err)
+{
+	if (stop(g, err) < 0)
+		return -1;
+	return start(g, err);
+}
+
+/* LXC removes the upper layer (never the golden image) and its directory;
+ * what it does not know of (channel, logs) goes after. */
+static int destroy_container(struct vl_guest *g, vl_error *err)
+{
+	cleanup_lxc struct lxc_container *c = NULL;
+
+	if (open_container(g, &c, err) < 0)
+		return -1;
+	if (c->is_defined(c) && !c->destroy(c))
+		return lxc_failed(g, "destroy", err);
+	return vl_remove_tree(g->state_dir, err);
+}
+
+static int destroy(struct vl_guest *g, vl_error *err)
+{
+	char lock[PATH_MAX + VL_NAME_MAX], dir[PATH_MAX + VL_NAME_MAX];
+
+	if (stop(g, err) < 0 || destroy_container(g, err) < 0 ||
+	    vl_state_untrack(g, VL_RES_DIR, g->state_dir, err) < 0)
+		return vl_error_wrap(err, "destroying guest %s", g->spec.name);
+	lock_file(g, lock, sizeof(lock));
+	if (unlink(lock) < 0 && errno != ENOENT)
+		return vl_error_errno(err, errno, "destroying guest %s: removing %s", g->spec.name,
+		                      lock);
+	/* The directories above it are shared by the guests of this data
+	 * root: the last guest's destroy removes them. */
+	snprintf(dir, sizeof(dir), "%s", lock);
+	for (char *slash; (slash = strrchr(dir, '/')) && slash > dir + strlen(LXC_LOCK_ROOT);) {
+		*slash = '\0';
+		if (rmdir(dir) < 0)
+			break;
+	}
+	json_object_clear(g->record);
+	return vl_state_untrack(g, VL_RES_FILE, lock, err);
+}
+
+/* --- entitlements and accounting --- */
+
+static int apply_entitlement(struct vl_guest *g, const struct vl_entitlement *e, vl_error *err)
+{
+	cleanup_lxc struct lxc_container *c = NULL;
+	struct vl_cgroup_host host;
+	struct vl_lxc_items items = {0};
+	int rc = 0;
+
+	if (!running(g))
+		return vl_error_input(err, "guest %s is not running; start it first", g->spec.name);
+	if (vl_cgroup_detect(&host, err) < 0 || open_container(g, &c, err) < 0 ||
+	    vl_lxc_entitlement_items(host.version, e, &items, err) < 0) {
+		vl_lxc_items_free(&items);
+		return vl_error_wrap(err, "entitling guest %s", g->spec.name);
+	}
+	for (size_t i = 0; rc == 0 && i < items.n; i++)
+		if (!c->set_cgroup_item(c, items.v[i].key, items.v[i].value))
+			rc = vl_error_set(err, "LXC refused cgroup item %s = %s", items.v[i].key,
+			                  items.v[i].value);
+	vl_lxc_items_free(&items);
+	return rc < 0 ? vl_error_wrap(err, "entitling guest %s", g->spec.name) : 0;
+}
+
+/* An idle container is its init and LXC's monitor: both are counted, since
+ * the monitor lives exactly as long as the container. */
+static int footprint(struct vl_guest *g, struct vl_footprint *out, vl_error *err)
+{
+	cleanup_lxc struct lxc_container *c = NULL;
+	struct vl_cgroup_host host;
+	const char *keys[] = {"init_pid", "monitor_pid"};
+	char value[64];
+
+	memset(out, 0, sizeof(*out));
+	if (!running(g))
+		return vl_error_input(err, "guest %s is not running; start it first", g->spec.name);
+	if (vl_cgroup_detect(&host, err) < 0 || open_container(g, &c, err) < 0)
+		return vl_error_wrap(err, "footprint of guest %s", g->spec.name);
+	for (size_t i = 0; i < 2; i++) {
+		pid_t pid;
+		int fd = open_recorded(g, keys[i], &pid);
+
+		if (fd < 0)
+			return vl_error_set(err, "footprint of guest %s: its %s is gone",
+			                    g->spec.name, keys[i]);
+		if (vl_proc_memory_add(pid, &out->rss_bytes, &out->pss_bytes, err) < 0) {
+			close(fd);
+			return vl_error_wrap(err, "footprint of guest %s", g->spec.name);
+		}
+		close(fd);
+	}
+	if (c->get_cgroup_item(
+	            c, host.version == VL_CGROUP_V1 ? "memory.usage_in_bytes" : "memory.current",
+	            value, sizeof(value)) <= 0)
+		return vl_error_set(err, "footprint of guest %s: LXC cannot read its memory cgroup",
+		                    g->spec.name);
+	out->cgroup_memory_bytes = strtoull(value, NULL, 10);
+	return 0;
+}
+
+const struct vl_platform vl_platform_lxc = {
+        .name = "lxc",
+        .persistent = true,
+        .summary = "LXC containers through liblxc, with virtlab's image, agent and defaults",
+        .probe = probe,
+        .provision = provision,
+        .clone = clone_guest,
+        .start = start,
+        .stop = stop,
+        .reboot = reboot,
+        .destroy = destroy,
+        .open_channel = open_channel,
+        .apply_entitlement = apply_entitlement,
+        .footprint = footprint,
+};
