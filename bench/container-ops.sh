@@ -33,21 +33,11 @@
 # Run it under the shared lock: flock /tmp/virtlab-measure.lock bench/container-ops.sh
 set -eu
 
-build=${1:-build}
-rounds=${2:-20}
-virtlab="$build/virtlab"
+. "$(dirname "$0")/lib.sh"
+bench_init container-ops.sh 20 20 "namespaces, cgroups, overlay mounts" "$@"
 name="virtlab-bench-ops"
-fail() {
-	echo "container-ops.sh: $*" >&2
-	exit 1
-}
-[ "$(id -u)" = 0 ] || fail "needs root (namespaces, cgroups, overlay mounts)"
-[ -x "$virtlab" ] || fail "no $virtlab: build first (meson setup $build && ninja -C $build)"
-[ -x "$build/virtlab-agent" ] || fail "no $build/virtlab-agent (static agent; no sanitizers)"
 command -v crun >/dev/null || fail "no crun (apt-get install crun, or scripts/deps --reference)"
 command -v python3 >/dev/null || fail "no python3 (scripts/deps)"
-case "$rounds" in '' | *[!0-9]*) fail "ROUNDS must be a number, not '$rounds'" ;; esac
-[ "$rounds" -ge 20 ] || fail "ROUNDS must be at least 20"
 
 tmp=$(mktemp -d /tmp/virtlab-bench-ops.XXXXXX)
 mkdir "$tmp/run"
@@ -181,27 +171,21 @@ while [ "$i" -le "$rounds" ]; do
 	i=$((i + 1))
 done
 
-summary() {
-	sort -n "$1" | awk '{v[NR] = $1}
-		END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		     printf "%.1f ms [%.1f, %.1f]", m, v[1], v[NR]}'
-}
-median() { summary "$1" | cut -d' ' -f1; }
-net=$(awk -v c="$(median "$tmp/crun.txt")" -v w="$(median "$tmp/wrapper.txt")" \
+net=$(awk -v c="$(median "$tmp/crun.txt" 1)" -v w="$(median "$tmp/wrapper.txt" 1)" \
 	'BEGIN { printf "%.1f", c - w }')
 echo "median [min, max] of $rounds interleaved rounds; load: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "  virtlab start to hello:          $(summary "$tmp/start.txt")"
-echo "  virtlab start to hello to stop:  $(summary "$tmp/virtlab.txt")"
+echo "  virtlab start to hello:          $(summary "$tmp/start.txt" ms)"
+echo "  virtlab start to hello to stop:  $(summary "$tmp/virtlab.txt" ms)"
 if [ "$wrap" = 1 ]; then
-	echo "  crun run /bin/true, wrapped:     $(summary "$tmp/crun.txt")"
-	echo "  the wrapper alone:               $(summary "$tmp/wrapper.txt")"
+	echo "  crun run /bin/true, wrapped:     $(summary "$tmp/crun.txt" ms)"
+	echo "  the wrapper alone:               $(summary "$tmp/wrapper.txt" ms)"
 	echo "  crun run /bin/true, net:         $net ms (wrapped median - wrapper median)"
 else
-	echo "  crun run /bin/true:              $(summary "$tmp/crun.txt")"
+	echo "  crun run /bin/true:              $(summary "$tmp/crun.txt" ms)"
 fi
-echo "  overlay clone:                   $(summary "$tmp/clone.txt")"
-echo "  provision, image built:          $(summary "$tmp/cold.txt")"
-echo "  provision, image cached:         $(summary "$tmp/cached.txt")"
+echo "  overlay clone:                   $(summary "$tmp/clone.txt" ms)"
+echo "  provision, image built:          $(summary "$tmp/cold.txt" ms)"
+echo "  provision, image cached:         $(summary "$tmp/cached.txt" ms)"
 
 verdict() { # name value limit
 	if awk -v v="$2" -v l="$3" 'BEGIN { exit !(v <= l) }'; then
@@ -213,9 +197,9 @@ verdict() { # name value limit
 }
 met=1
 echo "targets (medians):"
-verdict "start-hello-stop no longer than crun run" "$(median "$tmp/virtlab.txt")" \
-	"$(median "$tmp/crun.txt")"
-verdict "overlay clone" "$(median "$tmp/clone.txt")" 20
-verdict "provision, image built" "$(median "$tmp/cold.txt")" 1000
-verdict "provision, image cached" "$(median "$tmp/cached.txt")" 50
+verdict "start-hello-stop no longer than crun run" "$(median "$tmp/virtlab.txt" 1)" \
+	"$(median "$tmp/crun.txt" 1)"
+verdict "overlay clone" "$(median "$tmp/clone.txt" 1)" 20
+verdict "provision, image built" "$(median "$tmp/cold.txt" 1)" 1000
+verdict "provision, image cached" "$(median "$tmp/cached.txt" 1)" 50
 [ "$met" = 1 ]

@@ -24,23 +24,12 @@
 # Time it alone: flock /tmp/virtlab-measure.lock bench/lxc-ops.sh ...
 set -eu
 
-build=${1:-build}
-rounds=${2:-5}
-virtlab="$build/virtlab"
+. "$(dirname "$0")/lib.sh"
+bench_init lxc-ops.sh 5 5 "LXC's privileged containers" "$@"
 lg="virtlab-bench-lxcref"
-
-fail() {
-	echo "lxc-ops.sh: $*" >&2
-	exit 1
-}
-[ "$(id -u)" = 0 ] || fail "needs root (LXC's privileged containers)"
-[ -x "$virtlab" ] || fail "no $virtlab: build first (meson setup $build && ninja -C $build)"
-[ -x "$build/virtlab-agent" ] || fail "no $build/virtlab-agent (static agent; no sanitizers)"
 for tool in lxc-start lxc-wait lxc-stop lxc-copy lxc-destroy rsync jq; do
 	command -v "$tool" >/dev/null || fail "no $tool (scripts/deps test installs it)"
 done
-case "$rounds" in '' | *[!0-9]*) fail "ROUNDS must be a number, not '$rounds'" ;; esac
-[ "$rounds" -ge 5 ] || fail "ROUNDS must be at least 5 for a median"
 
 tmp=$(mktemp -d /tmp/virtlab-bench-lxc.XXXXXX)
 # The state root on a tmpfs, as /run is on a Debian host (on a disk mounted
@@ -65,7 +54,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-now() { date +%s.%N; }
 # Runs "$@" and prints its wall time in milliseconds; a failure ends the run.
 timed() {
 	t0=$(now)
@@ -140,8 +128,6 @@ while [ "$i" -le "$rounds" ]; do
 	i=$((i + 1))
 done
 
-median() { sort -n "$1" | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
-range() { sort -n "$1" | awk '{v[NR] = $1} END {printf "[%.1f, %.1f]", v[1], v[NR]}'; }
 startup=$(median "$tmp/lxc.startup")
 echo "median [min, max] in ms of $rounds rounds; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "an lxc-* program's start-up (lxc-info -s): $startup $(range "$tmp/lxc.startup")"

@@ -441,13 +441,25 @@ static int cmd_info(int argc, char **argv)
 		return vl_cli_usage_error("guest", "info takes one NAME");
 	if (vl_state_read(argv[optind], &doc, &err) < 0)
 		return vl_cli_report(&err);
-	if (json) {
-		json_dumpf(doc, stdout, JSON_INDENT(2));
-		printf("\n");
-	} else {
-		print_info(doc);
+	return vl_cli_print(doc, json, print_info);
+}
+
+static void print_list(json_t *all)
+{
+	size_t i;
+	json_t *doc;
+
+	if (json_array_size(all))
+		printf("%-20s %-10s %-12s %s\n", "NAME", "PLATFORM", "STATUS", "IMAGE");
+	json_array_foreach(all, i, doc)
+	{
+		const char *image =
+		        json_string_value(json_object_get(json_object_get(doc, "spec"), "image"));
+		printf("%-20s %-10s %-12s %s\n", json_string_value(json_object_get(doc, "name")),
+		       json_string_value(json_object_get(doc, "platform")),
+		       json_string_value(json_object_get(doc, "status")),
+		       image && image[0] ? image : "default");
 	}
-	return fflush(stdout) == 0 ? 0 : 1;
 }
 
 static int cmd_list(int argc, char **argv)
@@ -472,26 +484,7 @@ static int cmd_list(int argc, char **argv)
 			json_array_append_new(all, doc);
 	}
 	vl_state_names_free(names, n);
-	if (json) {
-		json_dumpf(all, stdout, JSON_INDENT(2));
-		printf("\n");
-	} else {
-		size_t i;
-		json_t *doc;
-		if (json_array_size(all))
-			printf("%-20s %-10s %-12s %s\n", "NAME", "PLATFORM", "STATUS", "IMAGE");
-		json_array_foreach(all, i, doc)
-		{
-			const char *image = json_string_value(
-			        json_object_get(json_object_get(doc, "spec"), "image"));
-			printf("%-20s %-10s %-12s %s\n",
-			       json_string_value(json_object_get(doc, "name")),
-			       json_string_value(json_object_get(doc, "platform")),
-			       json_string_value(json_object_get(doc, "status")),
-			       image && image[0] ? image : "default");
-		}
-	}
-	return fflush(stdout) == 0 ? 0 : 1;
+	return vl_cli_print(all, json, print_list);
 }
 
 int vl_cmd_guest(int argc, char **argv)

@@ -31,17 +31,6 @@ static void usage(FILE *out)
 		        kinds[i]->platforms);
 }
 
-static void kind_names(char *buf, size_t size)
-{
-	size_t n, used = 0;
-	const struct vl_lab_kind *const *kinds = vl_lab_kinds(&n);
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < n && used < size; i++)
-		used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "",
-		                         kinds[i]->name);
-}
-
 static int cmd_create(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -69,7 +58,7 @@ static int cmd_create(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return vl_cli_usage_error("lab", "create takes one NAME");
-	kind_names(names, sizeof(names));
+	vl_lab_kind_names(names, sizeof(names));
 	if (!kind_name)
 		return vl_cli_usage_error("lab", "create needs --kind (one of %s)", names);
 	kind = vl_lab_kind_find(kind_name);
@@ -113,13 +102,7 @@ static int cmd_list(int argc, char **argv)
 	}
 	if (vl_lab_list(&labs, &err) < 0)
 		return vl_cli_report(&err);
-	if (json) {
-		json_dumpf(labs, stdout, JSON_INDENT(2));
-		printf("\n");
-	} else {
-		print_list(labs);
-	}
-	return fflush(stdout) == 0 ? 0 : 1;
+	return vl_cli_print(labs, json, print_list);
 }
 
 static void print_started(const char *name)

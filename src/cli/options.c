@@ -14,6 +14,17 @@ int vl_cli_report(const vl_error *err)
 	return vl_error_exit_code(err);
 }
 
+int vl_cli_print(json_t *doc, bool json, void (*print_text)(json_t *doc))
+{
+	if (json) {
+		json_dumpf(doc, stdout, JSON_INDENT(2));
+		printf("\n");
+	} else {
+		print_text(doc);
+	}
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
 int vl_cli_usage_error(const char *cmd, const char *fmt, ...)
 {
 	char msg[512];

@@ -1,7 +1,9 @@
 /* What the subcommands share when they parse arguments and report. */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 #include "core/error.h"
 
 /* Prints "virtlab: error: MESSAGE" and returns the exit code for err. */
@@ -20,3 +22,6 @@ int vl_cli_parse_double(const char *option, const char *text, double min, double
                         vl_error *err);
 /* A CPU or memory node list such as "0-3,6" (copied to out), or an input error. */
 int vl_cli_parse_list(const char *option, const char *text, char *out, size_t size, vl_error *err);
+/* Prints doc as indented JSON (--json) or else through print_text; returns
+ * the exit code: 1 when stdout fails. */
+int vl_cli_print(json_t *doc, bool json, void (*print_text)(json_t *doc));

@@ -40,8 +40,7 @@ struct inputs {
 	size_t nlibs;
 };
 
-/* The program interpreter (PT_INTERP) of a 64-bit ELF; "" when static. */
-static int read_interp(const char *path, char *out, size_t size, vl_error *err)
+int vl_bundle_interp(const char *path, char *out, size_t size, vl_error *err)
 {
 	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
 	Elf64_Ehdr eh;
@@ -70,10 +69,11 @@ static int read_interp(const char *path, char *out, size_t size, vl_error *err)
 
 /* One line of `ld.so --list`: "\tlibjansson.so.4 => /lib/.../libjansson.so.4 (0x...)".
  * Lines without "=>" are the vDSO and the loader itself. */
-static int parse_list_line(const char *line, struct inputs *in, vl_error *err)
+static int parse_list_line(const char *line, const char *program, vl_bundle_library_fn each,
+                           void *arg, vl_error *err)
 {
 	const char *arrow = strstr(line, " => "), *path, *end;
-	struct lib *lib;
+	char name[128], file[PATH_MAX];
 	size_t name_len;
 
 	if (!arrow)
@@ -83,59 +83,68 @@ static int parse_list_line(const char *line, struct inputs *in, vl_error *err)
 	path = arrow + 4;
 	if (strncmp(path, "not found", 9) == 0)
 		return vl_error_set(err, "the loader finds no %.*s for %s", (int)(arrow - line),
-		                    line, in->exe);
+		                    line, program);
 	end = strstr(path, " (");
 	end = end ? end : path + strlen(path);
 	name_len = (size_t)(arrow - line);
-	if (in->nlibs == BUNDLE_MAX_LIBS)
-		return vl_error_set(err, "%s needs more than %d libraries", in->exe,
-		                    BUNDLE_MAX_LIBS);
-	lib = &in->libs[in->nlibs];
-	if (name_len == 0 || name_len >= sizeof(lib->name) || memchr(line, '/', name_len) ||
-	    (size_t)(end - path) >= sizeof(lib->path) || path[0] != '/')
+	if (name_len == 0 || name_len >= sizeof(name) || memchr(line, '/', name_len) ||
+	    (size_t)(end - path) >= sizeof(file) || path[0] != '/')
 		return vl_error_set(err, "cannot read the loader's line '%s'", line);
-	memcpy(lib->name, line, name_len);
-	lib->name[name_len] = '\0';
-	memcpy(lib->path, path, (size_t)(end - path));
-	lib->path[end - path] = '\0';
-	in->nlibs++;
-	return 0;
+	memcpy(name, line, name_len);
+	name[name_len] = '\0';
+	memcpy(file, path, (size_t)(end - path));
+	file[end - path] = '\0';
+	return each(name, file, arg, err);
 }
 
-/* The libraries as the loader itself resolves them for exe. */
-static int list_libraries(struct inputs *in, vl_error *err)
+int vl_bundle_each_library(const char *interp, const char *program, vl_bundle_library_fn each,
+                           void *arg, vl_error *err)
 {
-	const char *const argv[] = {in->interp, "--list", in->exe, NULL};
+	const char *const argv[] = {interp, "--list", program, NULL};
 	struct vl_command_result res = {0};
 	char why[512];
 	int rc = 0;
 
 	if (vl_command_run(argv, NULL, LIST_TIMEOUT_S, NULL, &res, err) < 0)
-		return vl_error_wrap(err, "listing the libraries of %s", in->exe);
+		return vl_error_wrap(err, "listing the libraries of %s", program);
 	if (res.exit_code != 0) {
-		rc = vl_error_set(err, "%s --list %s: %s", in->interp, in->exe,
+		rc = vl_error_set(err, "%s --list %s: %s", interp, program,
 		                  vl_command_describe_failure(&res, why, sizeof(why)));
 		goto out;
 	}
 	for (char *save = NULL, *line = strtok_r(res.out, "\n", &save); line && rc == 0;
 	     line = strtok_r(NULL, "\n", &save))
-		rc = parse_list_line(line, in, err);
+		rc = parse_list_line(line, program, each, arg, err);
 out:
 	vl_command_result_release(&res);
 	return rc;
 }
 
+static int add_library(const char *name, const char *path, void *arg, vl_error *err)
+{
+	struct inputs *in = arg;
+	struct lib *lib;
+
+	if (in->nlibs == BUNDLE_MAX_LIBS)
+		return vl_error_set(err, "%s needs more than %d libraries", in->exe,
+		                    BUNDLE_MAX_LIBS);
+	lib = &in->libs[in->nlibs++];
+	snprintf(lib->name, sizeof(lib->name), "%s", name);
+	snprintf(lib->path, sizeof(lib->path), "%s", path);
+	return 0;
+}
+
 static int gather(struct inputs *in, vl_error *err)
 {
 	const char *busybox = getenv("VIRTLAB_BUSYBOX");
-	ssize_t n = readlink("/proc/self/exe", in->exe, sizeof(in->exe) - 1);
 
-	if (n <= 0 || (size_t)n >= sizeof(in->exe) - 1)
-		return vl_error_errno(err, errno, "finding the running virtlab");
-	in->exe[n] = '\0';
-	if (read_interp(in->exe, in->interp, sizeof(in->interp), err) < 0)
+	/* The running file itself, not the path it was started from: a rebuild
+	 * replaces that path (its link reads "... (deleted)") while we run.
+	 * Through our pid, since the loader reads it in a process of its own. */
+	snprintf(in->exe, sizeof(in->exe), "/proc/%d/exe", (int)getpid());
+	if (vl_bundle_interp(in->exe, in->interp, sizeof(in->interp), err) < 0)
 		return -1;
-	if (in->interp[0] && list_libraries(in, err) < 0)
+	if (in->interp[0] && vl_bundle_each_library(in->interp, in->exe, add_library, in, err) < 0)
 		return -1;
 	if (vl_image_agent_path(in->agent, sizeof(in->agent), err) < 0)
 		return vl_error_wrap(err, "the bundle needs the static agent");

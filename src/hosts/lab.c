@@ -7,7 +7,6 @@
 #include "hosts/lab.h"
 #include "agent/client.h"
 #include "core/cleanup.h"
-#include "core/command.h"
 #include "core/file.h"
 #include "hosts/bundle.h"
 #include "hosts/host.h"
@@ -36,7 +35,6 @@
 #define LAB_DATA        "/var/lib/virtlab"
 #define LAB_WORKDIR     LAB_DATA "/work"
 #define WORK_DISK_BYTES (32ull << 30)
-#define LDD_TIMEOUT_S   30.0
 /* Beyond the command's own timeout: the reply has to cross the channel. */
 #define EXEC_SLACK_S 60.0
 /* The agent's longest timeout, and its limit when asked for none: a day. */
@@ -63,6 +61,16 @@ const struct vl_lab_kind *const *vl_lab_kinds(size_t *count)
 {
 	*count = N_KINDS;
 	return kinds;
+}
+
+void vl_lab_kind_names(char *buf, size_t size)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < N_KINDS && used < size; i++)
+		used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "",
+		                         kinds[i]->name);
 }
 
 const struct vl_lab_kind *vl_lab_kind_find(const char *name)
@@ -206,43 +214,26 @@ int vl_lab_stage_path(const char *root, const char *path, vl_error *err)
 	return stage_at(root, path, 0, err);
 }
 
-/* ldd's lines: "libz.so.1 => /lib/.../libz.so.1 (0x...)", "/lib64/ld-linux...
- * (0x...)", "linux-vdso.so.1 (0x...)" (no file), "libx.so => not found". */
-static int stage_ldd_line(const char *root, const char *program, char *line, vl_error *err)
+static int stage_library(const char *name, const char *path, void *root, vl_error *err)
 {
-	char *arrow = strstr(line, "=> ");
-	char *path = arrow ? arrow + 3 : line + strspn(line, " \t");
-	size_t len;
-
-	if (strncmp(path, "not found", 9) == 0)
-		return vl_error_set(err, "%s needs a library that is not installed: %s", program,
-		                    line + strspn(line, " \t"));
-	if (path[0] != '/')
-		return 0;
-	len = strcspn(path, " (");
-	path[len] = '\0';
+	(void)name;
 	return vl_lab_stage_path(root, path, err);
 }
 
 int vl_lab_stage_program(const char *root, const char *path, vl_error *err)
 {
 	static const char *const runtime_libs[] = {"/lib/x86_64-linux-gnu/libgcc_s.so.1"};
-	const char *const argv[] = {"ldd", path, NULL};
-	struct vl_command_result res = {0};
+	char interp[PATH_MAX];
 	int rc = 0;
 
-	if (vl_lab_stage_path(root, path, err) < 0)
-		return -1;
-	if (vl_command_run(argv, NULL, LDD_TIMEOUT_S, NULL, &res, err) < 0)
-		return vl_error_wrap(err, "listing the libraries of %s", path);
-	/* ldd fails on a static program, which needs nothing more. */
-	if (res.exit_code == 0) {
-		char *save = NULL;
-		for (char *line = strtok_r(res.out, "\n", &save); line && rc == 0;
-		     line = strtok_r(NULL, "\n", &save))
-			rc = stage_ldd_line(root, path, line, err);
-	}
-	vl_command_result_release(&res);
+	if (vl_lab_stage_path(root, path, err) < 0 ||
+	    vl_bundle_interp(path, interp, sizeof(interp), err) < 0)
+		return vl_error_wrap(err, "staging %s", path);
+	/* A static program needs nothing more. */
+	if (interp[0] &&
+	    (vl_lab_stage_path(root, interp, err) < 0 ||
+	     vl_bundle_each_library(interp, path, stage_library, (void *)root, err) < 0))
+		return vl_error_wrap(err, "staging %s", path);
 	for (size_t i = 0; rc == 0 && i < sizeof(runtime_libs) / sizeof(runtime_libs[0]); i++)
 		if (access(runtime_libs[i], F_OK) == 0)
 			rc = vl_lab_stage_path(root, runtime_libs[i], err);
@@ -279,6 +270,38 @@ int vl_lab_stage_modules(const char *root, const char *const *names, size_t n, v
 	}
 	if (fflush(f) != 0)
 		return vl_error_errno(err, errno, "writing %s", list_path);
+	return 0;
+}
+
+#define GUEST_MODULES_MAX 32
+
+int vl_lab_stage_guest_boot(const char *root, vl_error *err)
+{
+	static const char *const files[] = {"/boot/config-%s",
+	                                    "/var/lib/dpkg/info/linux-image-%s.list"};
+	cleanup_json json_t *order = json_array();
+	const char *names[GUEST_MODULES_MAX];
+	size_t n = vl_qemu_guest_modules(names, GUEST_MODULES_MAX), i;
+	struct vl_qemu_kernel k;
+	char path[PATH_MAX];
+	json_t *v;
+
+	if (n > GUEST_MODULES_MAX)
+		return vl_error_set(err, "guests need more than %d modules", GUEST_MODULES_MAX);
+	if (vl_qemu_find_kernel(&k, err) < 0 || vl_lab_stage_path(root, k.path, err) < 0 ||
+	    vl_qemu_module_deps(&k, names, n, order, err) < 0)
+		return vl_error_wrap(err, "staging the guests' kernel");
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), files[i], k.release);
+		if (access(path, F_OK) == 0 && vl_lab_stage_path(root, path, err) < 0)
+			return -1;
+	}
+	json_array_foreach(order, i, v)
+	{
+		snprintf(path, sizeof(path), "%s/%s", k.modules, json_string_value(v));
+		if (vl_lab_stage_path(root, path, err) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -518,6 +541,19 @@ static int lab_open(const char *name, struct lab *l, vl_error *err)
 	return 0;
 }
 
+/* The record after an operation on the lab (which changed it either way):
+ * saved with the new status when the operation worked, else with the old. */
+static int save_after(struct lab *l, int rc, const char *status, vl_error *err)
+{
+	vl_error ignored = {0};
+
+	if (rc < 0) {
+		vl_state_save(l->g, l->status, &ignored);
+		return -1;
+	}
+	return vl_state_save(l->g, status, err);
+}
+
 /* ---- life cycle ---- */
 
 int vl_lab_create(const char *name, const struct vl_lab_kind *kind, vl_error *err)
@@ -576,7 +612,6 @@ out:
 int vl_lab_start(const char *name, vl_error *err)
 {
 	struct lab l;
-	vl_error ignored = {0};
 	int rc;
 
 	if (lab_open(name, &l, err) < 0)
@@ -588,10 +623,7 @@ int vl_lab_start(const char *name, vl_error *err)
 	rc = prepare_boot(l.g, l.kind, err);
 	if (rc == 0)
 		rc = l.g->platform->start(l.g, err);
-	if (rc == 0)
-		rc = vl_state_save(l.g, "running", err);
-	else
-		vl_state_save(l.g, l.status, &ignored);
+	rc = save_after(&l, rc, "running", err);
 	lab_close(&l);
 	return rc < 0 ? vl_error_wrap(err, "starting lab %s", name) : 0;
 }
@@ -599,16 +631,11 @@ int vl_lab_start(const char *name, vl_error *err)
 int vl_lab_stop(const char *name, vl_error *err)
 {
 	struct lab l;
-	vl_error ignored = {0};
 	int rc;
 
 	if (lab_open(name, &l, err) < 0)
 		return -1;
-	rc = l.g->platform->stop(l.g, err);
-	if (rc == 0)
-		rc = vl_state_save(l.g, "stopped", err);
-	else
-		vl_state_save(l.g, l.status, &ignored);
+	rc = save_after(&l, l.g->platform->stop(l.g, err), "stopped", err);
 	lab_close(&l);
 	return rc < 0 ? vl_error_wrap(err, "stopping lab %s", name) : 0;
 }
@@ -618,16 +645,11 @@ int vl_lab_stop(const char *name, vl_error *err)
 int vl_lab_destroy(const char *name, vl_error *err)
 {
 	struct lab l;
-	vl_error ignored = {0};
 	int rc;
 
 	if (lab_open(name, &l, err) < 0)
 		return -1;
-	rc = l.g->platform->destroy(l.g, err);
-	if (rc == 0)
-		rc = vl_state_save(l.g, l.status, err);
-	else
-		vl_state_save(l.g, l.status, &ignored);
+	rc = save_after(&l, l.g->platform->destroy(l.g, err), l.status, err);
 	if (rc == 0)
 		rc = vl_cleanup_record(l.g->spec.name, false, NULL, NULL, err);
 	lab_close(&l);
@@ -725,14 +747,11 @@ int vl_lab_exec(const char *name, const char *const *argv, double timeout_s, siz
 
 static int host_check(const char *target, vl_error *err)
 {
-	char names[128] = "";
-	size_t used = 0;
+	char names[128];
 
 	if (vl_lab_kind_find(target))
 		return 0;
-	for (size_t i = 0; i < N_KINDS; i++)
-		used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s", i ? ", " : "",
-		                         kinds[i]->name);
+	vl_lab_kind_names(names, sizeof(names));
 	return vl_error_input(err, "no lab kind '%s' (kinds: %s)", target, names);
 }
 

@@ -41,6 +41,8 @@ const struct vl_lab_kind *vl_lab_kind_find(const char *name);
 
 /* The kinds, in the order `virtlab lab` lists them. */
 const struct vl_lab_kind *const *vl_lab_kinds(size_t *count);
+/* Their names, comma-separated ("xen, kvm"), for messages. */
+void vl_lab_kind_names(char *buf, size_t size);
 
 /* For the kinds' stage(). Each copies into root, at the same path as on this
  * machine, so that programs find their files as they do here. */
@@ -48,11 +50,16 @@ const struct vl_lab_kind *const *vl_lab_kinds(size_t *count);
  * appended in load order to the list the lab's init loads before the kind's
  * script. A name the kernel lacks or has built in adds nothing. */
 int vl_lab_stage_modules(const char *root, const char *const *names, size_t n, vl_error *err);
-/* A program and every library the dynamic loader resolves for it (ldd), plus
+/* A program, its loader and every library the loader resolves for it, plus
  * libgcc_s, which glibc loads at run time for pthread_cancel. */
 int vl_lab_stage_program(const char *root, const char *path, vl_error *err);
 /* A file, or a directory tree; symbolic links are followed. */
 int vl_lab_stage_path(const char *root, const char *path, vl_error *err);
+/* What a nested virtlab builds its guests' boot files from: the Debian
+ * kernel, its config (the PVH check), dpkg's file list (which marks a
+ * packaged kernel) and the guests' modules, copied without loading them in
+ * the lab (some are for another platform's guests). */
+int vl_lab_stage_guest_boot(const char *root, vl_error *err);
 
 /* Lab hosts by name, as `virtlab lab` manages them. A lab is a qemu guest
  * (platforms/qemu.c) named "lab-NAME" in the state root, so that `virtlab

@@ -5,18 +5,15 @@
  * qemu-img with their libraries and firmware, mkfs.ext4 for guest disks, and
  * the kernel and modules a nested virtlab builds its guests' boot files from. */
 #include "hosts/lab.h"
-#include "core/cleanup.h"
 #include "core/command.h"
 #include "core/file.h"
-#include "platforms/qemu_image.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#define LAB_CPUS          2
-#define LAB_MEMORY        (2ull << 30)
-#define GUEST_MODULES_MAX 32
+#define LAB_CPUS   2
+#define LAB_MEMORY (2ull << 30)
 
 /* kvm_amd pulls in kvm, ccp and irqbypass; kvm_intel is there for a real
  * Intel host that nests VMX (its insmod fails elsewhere, harmlessly). */
@@ -42,58 +39,13 @@ static const char setup_script[] = "#!/bin/sh\n"
                                    "\texit 1\n"
                                    "fi\n";
 
-/* What a nested virtlab's qemu platform looks for: the kernel, its config
- * (the PVH check) and dpkg's file list, which marks a packaged kernel. */
-static int stage_kernel(const char *root, const struct vl_qemu_kernel *k, vl_error *err)
-{
-	char path[PATH_MAX];
-
-	if (vl_lab_stage_path(root, k->path, err) < 0)
-		return -1;
-	for (const char *const *f =
-	             (const char *const[]){"/boot/config-%s",
-	                                   "/var/lib/dpkg/info/linux-image-%s.list", NULL};
-	     *f; f++) {
-		snprintf(path, sizeof(path), *f, k->release);
-		if (access(path, F_OK) == 0 && vl_lab_stage_path(root, path, err) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* The modules of the nested virtlab's guests, copied without loading them
- * in the lab (some are for Xen guests only). */
-static int stage_guest_modules(const char *root, const struct vl_qemu_kernel *k, vl_error *err)
-{
-	cleanup_json json_t *order = json_array();
-	const char *names[GUEST_MODULES_MAX];
-	size_t n = vl_qemu_guest_modules(names, GUEST_MODULES_MAX), i;
-	json_t *v;
-
-	if (n > GUEST_MODULES_MAX)
-		return vl_error_set(err, "qemu guests need more than %d modules",
-		                    GUEST_MODULES_MAX);
-	if (vl_qemu_module_deps(k, names, n, order, err) < 0)
-		return -1;
-	json_array_foreach(order, i, v)
-	{
-		char path[PATH_MAX];
-		snprintf(path, sizeof(path), "%s/%s", k->modules, json_string_value(v));
-		if (vl_lab_stage_path(root, path, err) < 0)
-			return -1;
-	}
-	return 0;
-}
-
 static int stage(const char *root, vl_error *err)
 {
-	struct vl_qemu_kernel k;
 	char path[PATH_MAX];
 
 	if (vl_lab_stage_modules(root, kvm_modules, sizeof(kvm_modules) / sizeof(kvm_modules[0]),
 	                         err) < 0 ||
-	    vl_qemu_find_kernel(&k, err) < 0 || stage_kernel(root, &k, err) < 0 ||
-	    stage_guest_modules(root, &k, err) < 0)
+	    vl_lab_stage_guest_boot(root, err) < 0)
 		return -1;
 	for (size_t i = 0; i < sizeof(programs) / sizeof(programs[0]); i++) {
 		if (!vl_find_program(programs[i], path, sizeof(path)))

@@ -10,7 +10,6 @@
 #include "core/cleanup.h"
 #include "core/command.h"
 #include "core/file.h"
-#include "platforms/qemu_image.h"
 #include "platforms/state.h"
 
 #include <errno.h>
@@ -36,7 +35,6 @@
 static const char *const xen_modules[] = {
         "xen-evtchn", "xenfs", "xen-gntdev", "xen-gntalloc", "xen-privcmd",
 };
-#define GUEST_MODULES_MAX 32
 
 static const char *const programs[] = {
         XEN_LIBEXEC "/xl",
@@ -77,39 +75,6 @@ static const char setup_script[] =
         "$bin/xenconsoled --pid-file=/run/xenconsoled.pid --log=guest --log-dir=/var/log/xen\n"
         "echo 'virtlab-lab: Xen dom0 ready'\n";
 
-/* What the nested virtlab builds its guests' boot files from: the kernel,
- * its config (the PVH check), dpkg's file list (which marks a packaged
- * kernel) and the guests' modules, copied without loading them in dom0. */
-static int stage_guest_boot(const char *root, vl_error *err)
-{
-	static const char *const files[] = {"/boot/config-%s",
-	                                    "/var/lib/dpkg/info/linux-image-%s.list"};
-	cleanup_json json_t *order = json_array();
-	const char *names[GUEST_MODULES_MAX];
-	size_t n = vl_qemu_guest_modules(names, GUEST_MODULES_MAX), i;
-	struct vl_qemu_kernel k;
-	char path[PATH_MAX];
-	json_t *v;
-
-	if (n > GUEST_MODULES_MAX)
-		return vl_error_set(err, "guests need more than %d modules", GUEST_MODULES_MAX);
-	if (vl_qemu_find_kernel(&k, err) < 0 || vl_lab_stage_path(root, k.path, err) < 0 ||
-	    vl_qemu_module_deps(&k, names, n, order, err) < 0)
-		return -1;
-	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(path, sizeof(path), files[i], k.release);
-		if (access(path, F_OK) == 0 && vl_lab_stage_path(root, path, err) < 0)
-			return -1;
-	}
-	json_array_foreach(order, i, v)
-	{
-		snprintf(path, sizeof(path), "%s/%s", k.modules, json_string_value(v));
-		if (vl_lab_stage_path(root, path, err) < 0)
-			return -1;
-	}
-	return 0;
-}
-
 static int make_link(const char *root, const char *target, const char *name, vl_error *err)
 {
 	char path[PATH_MAX], dir[PATH_MAX];
@@ -138,7 +103,7 @@ static int stage(const char *root, vl_error *err)
 		                      "xen-hypervisor-4.17-amd64 xen-utils-4.17 qemu-system-xen)");
 	if (vl_lab_stage_modules(root, xen_modules, sizeof(xen_modules) / sizeof(xen_modules[0]),
 	                         err) < 0 ||
-	    stage_guest_boot(root, err) < 0)
+	    vl_lab_stage_guest_boot(root, err) < 0)
 		return -1;
 	for (size_t i = 0; i < sizeof(programs) / sizeof(programs[0]); i++)
 		if (vl_lab_stage_program(root, programs[i], err) < 0)

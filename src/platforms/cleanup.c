@@ -102,19 +102,6 @@ static int release_process(const char *id, bool dry_run, bool *existed, vl_error
 	                    KILL_WAIT_S);
 }
 
-static bool cgroup_exists(const struct vl_cgroup_host *host, const char *name)
-{
-	struct stat st;
-
-	for (size_t i = 0; i < host->n_hierarchies; i++) {
-		char dir[PATH_MAX];
-		snprintf(dir, sizeof(dir), "%s/%s", host->hierarchies[i].path, name);
-		if (stat(dir, &st) == 0)
-			return true;
-	}
-	return false;
-}
-
 static int release_cgroup(const char *name, bool dry_run, bool *existed, vl_error *err)
 {
 	struct vl_cgroup_host host;
@@ -125,7 +112,7 @@ static int release_cgroup(const char *name, bool dry_run, bool *existed, vl_erro
 		return vl_error_input(err, "cgroup '%s' is not a relative name", name);
 	if (vl_cgroup_detect(&host, err) < 0)
 		return -1;
-	*existed = cgroup_exists(&host, name);
+	*existed = vl_cgroup_exists(&host, name);
 	if (!*existed || dry_run)
 		return 0;
 	/* A crash between hierarchies leaves the group in some only; create
@@ -140,7 +127,7 @@ static int release_cgroup(const char *name, bool dry_run, bool *existed, vl_erro
 		rc = vl_cgroup_remove(cg, err);
 	vl_cgroup_free(cg);
 	/* Its owner may have removed it meanwhile: gone is what was asked. */
-	if (rc < 0 && !cgroup_exists(&host, name)) {
+	if (rc < 0 && !vl_cgroup_exists(&host, name)) {
 		vl_error_clear(err);
 		rc = 0;
 	}
@@ -835,7 +822,7 @@ static void sweep_cgroups(struct sweep *s)
 	}
 	/* Removing the last child removes the parent too; an empty parent left
 	 * on its own goes here (LXC leaves its parents in every hierarchy). */
-	if (children == 0 && cgroup_exists(&host, CGROUP_PREFIX))
+	if (children == 0 && vl_cgroup_exists(&host, CGROUP_PREFIX))
 		release(s, NULL, VL_RES_CGROUP, CGROUP_PREFIX);
 }
 

@@ -15,13 +15,12 @@
 #include "platforms/platform.h"
 #include "platforms/cleanup.h"
 #include "platforms/entitlement.h"
+#include "platforms/guest_files.h"
 #include "platforms/guest_net.h"
-#include "agent/client.h"
 #include "core/cleanup.h"
 #include "core/proc.h"
 #include "core/clock.h"
 #include "core/file.h"
-#include "core/interrupt.h"
 #include "core/log.h"
 #include "platforms/image.h"
 #include "platforms/state.h"
@@ -41,7 +40,6 @@
 #include <sys/stat.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -53,11 +51,6 @@
 #define SHUTDOWN_WAIT 2.0
 #define TERM_WAIT     5.0
 #define KILL_WAIT     5.0
-/* How often start looks for the agent's socket: the agent binds it within a
- * millisecond or two of execve. Not an inotify watch on its directory: closing
- * one waits for an SRCU grace period (14 ms measured here), far more than
- * polling costs. */
-#define SOCKET_POLL_MS 1
 
 static void probe(struct vl_probe *out)
 {
@@ -104,23 +97,6 @@ static void probe(struct vl_probe *out)
 
 /* --- the record --- */
 
-static const char *rec_str(const struct vl_guest *g, const char *key)
-{
-	return json_string_value(json_object_get(g->record, key));
-}
-
-static long long rec_int(const struct vl_guest *g, const char *key)
-{
-	return json_integer_value(json_object_get(g->record, key));
-}
-
-static int rec_set_str(struct vl_guest *g, const char *key, const char *value, vl_error *err)
-{
-	if (json_object_set_new(g->record, key, json_string(value)) < 0)
-		return vl_error_set(err, "recording %s of guest %s", key, g->spec.name);
-	return 0;
-}
-
 static void cgroup_name(const struct vl_guest *g, char *buf, size_t size)
 {
 	snprintf(buf, size, "virtlab/%s", g->spec.name);
@@ -130,11 +106,11 @@ static void cgroup_name(const struct vl_guest *g, char *buf, size_t size)
  * the full copy. */
 static const char *writable_root(const struct vl_guest *g)
 {
-	const char *kind = rec_str(g, "rootfs");
+	const char *kind = vl_guest_rec_str(g, "rootfs");
 
 	if (!kind)
 		return NULL;
-	return rec_str(g, strcmp(kind, "overlay") == 0 ? "upper" : "root");
+	return vl_guest_rec_str(g, strcmp(kind, "overlay") == 0 ? "upper" : "root");
 }
 
 /* --- provision, clone, destroy --- */
@@ -142,35 +118,13 @@ static const char *writable_root(const struct vl_guest *g)
 static int record_overlay(struct vl_guest *g, const char *image, const struct vl_rootfs_overlay *o,
                           vl_error *err)
 {
-	if (rec_set_str(g, "image", image, err) < 0 ||
-	    rec_set_str(g, "rootfs", "overlay", err) < 0 ||
-	    rec_set_str(g, "upper", o->upper, err) < 0 ||
-	    rec_set_str(g, "work", o->work, err) < 0 ||
-	    rec_set_str(g, "merged", o->merged, err) < 0)
+	if (vl_guest_rec_set(g, "image", json_string(image), err) < 0 ||
+	    vl_guest_rec_set(g, "rootfs", json_string("overlay"), err) < 0 ||
+	    vl_guest_rec_set(g, "upper", json_string(o->upper), err) < 0 ||
+	    vl_guest_rec_set(g, "work", json_string(o->work), err) < 0 ||
+	    vl_guest_rec_set(g, "merged", json_string(o->merged), err) < 0)
 		return -1;
 	return 0;
-}
-
-/* The guest's directory is tracked as one resource: everything provision and
- * clone make lives in it. */
-static int make_state_dir(struct vl_guest *g, vl_error *err)
-{
-	if (vl_state_track(g, VL_RES_DIR, g->state_dir, err) < 0)
-		return -1;
-	if (vl_mkdir_p(g->state_dir, 0700, err) < 0) {
-		vl_error ignored = {0};
-		vl_state_untrack(g, VL_RES_DIR, g->state_dir, &ignored);
-		return -1;
-	}
-	return 0;
-}
-
-static void remove_state_dir(struct vl_guest *g)
-{
-	vl_error ignored = {0};
-
-	if (vl_rootfs_remove(g->state_dir, &ignored) == 0)
-		vl_state_untrack(g, VL_RES_DIR, g->state_dir, &ignored);
 }
 
 static int provision(struct vl_guest *g, vl_error *err)
@@ -180,40 +134,21 @@ static int provision(struct vl_guest *g, vl_error *err)
 
 	if (vl_image_golden(g->spec.image[0] ? g->spec.image : DEFAULT_IMAGE, &image, err) < 0)
 		return vl_error_wrap(err, "provisioning guest %s", g->spec.name);
-	if (make_state_dir(g, err) < 0)
+	if (vl_guest_files_make(g, err) < 0)
 		return vl_error_wrap(err, "provisioning guest %s", g->spec.name);
 	if (vl_rootfs_overlay_prepare(g->state_dir, &o, err) < 0 ||
 	    record_overlay(g, image.path, &o, err) < 0) {
-		remove_state_dir(g);
+		vl_guest_files_remove(g);
 		return vl_error_wrap(err, "provisioning guest %s", g->spec.name);
 	}
 	return 0;
 }
 
-/* A pidfd on the guest's init when it is still the process the record names
- * (alive, or exited and not yet reaped: *alive tells); -1 (and no error) when
- * it is gone. */
+/* A pidfd on the guest's init while it is still the process the record
+ * names (vl_guest_open_process). */
 static int open_init(const struct vl_guest *g, pid_t *pid, bool *alive)
 {
-	unsigned long long start;
-	vl_error ignored = {0};
-	char state;
-	int fd;
-
-	*pid = (pid_t)rec_int(g, "init_pid");
-	if (*pid <= 0)
-		return -1;
-	fd = (int)syscall(SYS_pidfd_open, *pid, 0);
-	if (fd < 0)
-		return -1;
-	/* Checked after the pidfd is open: from here on the pid cannot be reused. */
-	if (vl_state_process_start(*pid, &start, &state, &ignored) < 0 ||
-	    start != (unsigned long long)rec_int(g, "init_start")) {
-		close(fd);
-		return -1;
-	}
-	*alive = state != 'Z';
-	return fd;
+	return vl_guest_open_process(g, "init_pid", "init_start", pid, alive);
 }
 
 static bool running(const struct vl_guest *g)
@@ -235,7 +170,7 @@ static int clone_overlay(struct vl_guest *src, struct vl_guest *dst, vl_error *e
 {
 	struct vl_rootfs_overlay o;
 
-	if (strcmp(rec_str(src, "rootfs"), "overlay") != 0)
+	if (strcmp(vl_guest_rec_str(src, "rootfs"), "overlay") != 0)
 		return vl_error_input(err,
 		                      "guest %s is a full copy, with no layer to share; clone "
 		                      "it with --full",
@@ -245,9 +180,9 @@ static int clone_overlay(struct vl_guest *src, struct vl_guest *dst, vl_error *e
 		return -1;
 	if (rmdir(o.upper) < 0)
 		return vl_error_errno(err, errno, "replacing %s", o.upper);
-	if (vl_rootfs_copy(rec_str(src, "upper"), o.upper, err) < 0)
+	if (vl_rootfs_copy(vl_guest_rec_str(src, "upper"), o.upper, err) < 0)
 		return vl_error_wrap(err, "copying the upper layer of %s", src->spec.name);
-	return record_overlay(dst, rec_str(src, "image"), &o, err);
+	return record_overlay(dst, vl_guest_rec_str(src, "image"), &o, err);
 }
 
 /* The full copy of an overlay guest is its merged view, mounted for the copy
@@ -260,19 +195,19 @@ static int clone_full(struct vl_guest *src, struct vl_guest *dst, vl_error *err)
 	int rc;
 
 	snprintf(root, sizeof(root), "%s/rootfs", dst->state_dir);
-	if (strcmp(rec_str(src, "rootfs"), "copy") == 0) {
-		if (vl_rootfs_copy(rec_str(src, "root"), root, err) < 0)
+	if (strcmp(vl_guest_rec_str(src, "rootfs"), "copy") == 0) {
+		if (vl_rootfs_copy(vl_guest_rec_str(src, "root"), root, err) < 0)
 			return -1;
 	} else {
 		if (running(src))
 			return vl_error_input(err, "stop guest %s before a full copy of it",
 			                      src->spec.name);
-		snprintf(o.upper, sizeof(o.upper), "%s", rec_str(src, "upper"));
-		snprintf(o.work, sizeof(o.work), "%s", rec_str(src, "work"));
-		snprintf(o.merged, sizeof(o.merged), "%s", rec_str(src, "merged"));
+		snprintf(o.upper, sizeof(o.upper), "%s", vl_guest_rec_str(src, "upper"));
+		snprintf(o.work, sizeof(o.work), "%s", vl_guest_rec_str(src, "work"));
+		snprintf(o.merged, sizeof(o.merged), "%s", vl_guest_rec_str(src, "merged"));
 		if (vl_state_track(src, VL_RES_MOUNT, o.merged, err) < 0)
 			return -1;
-		if (vl_rootfs_overlay_mount(rec_str(src, "image"), &o, err) < 0) {
+		if (vl_rootfs_overlay_mount(vl_guest_rec_str(src, "image"), &o, err) < 0) {
 			vl_state_untrack(src, VL_RES_MOUNT, o.merged, &ignored);
 			return -1;
 		}
@@ -283,21 +218,22 @@ static int clone_full(struct vl_guest *src, struct vl_guest *dst, vl_error *err)
 		if (rc < 0)
 			return -1;
 	}
-	if (rec_set_str(dst, "image", rec_str(src, "image"), err) < 0 ||
-	    rec_set_str(dst, "rootfs", "copy", err) < 0 || rec_set_str(dst, "root", root, err) < 0)
+	if (vl_guest_rec_set(dst, "image", json_string(vl_guest_rec_str(src, "image")), err) < 0 ||
+	    vl_guest_rec_set(dst, "rootfs", json_string("copy"), err) < 0 ||
+	    vl_guest_rec_set(dst, "root", json_string(root), err) < 0)
 		return -1;
 	return 0;
 }
 
 static int clone_guest(struct vl_guest *src, struct vl_guest *dst, bool full_copy, vl_error *err)
 {
-	if (!rec_str(src, "rootfs") || !rec_str(src, "image"))
+	if (!vl_guest_rec_str(src, "rootfs") || !vl_guest_rec_str(src, "image"))
 		return vl_error_input(err, "guest %s has no root filesystem; provision it first",
 		                      src->spec.name);
-	if (make_state_dir(dst, err) < 0)
+	if (vl_guest_files_make(dst, err) < 0)
 		return vl_error_wrap(err, "cloning %s to %s", src->spec.name, dst->spec.name);
 	if ((full_copy ? clone_full(src, dst, err) : clone_overlay(src, dst, err)) < 0) {
-		remove_state_dir(dst);
+		vl_guest_files_remove(dst);
 		return vl_error_wrap(err, "cloning %s to %s", src->spec.name, dst->spec.name);
 	}
 	return 0;
@@ -349,12 +285,9 @@ static int connect_agent(pid_t pid, const char *socket_path, int *out, vl_error 
 {
 	struct open_how how = {.flags = O_PATH | O_CLOEXEC,
 	                       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	cleanup_close int root = -1;
 	cleanup_close int node = -1;
-	cleanup_close int fd = -1;
 	char path[64];
-	struct stat st;
 
 	snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
 	root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -363,16 +296,7 @@ static int connect_agent(pid_t pid, const char *socket_path, int *out, vl_error 
 	node = (int)syscall(SYS_openat2, root, socket_path, &how, sizeof(how));
 	if (node < 0)
 		return vl_error_errno(err, errno, "opening the agent socket %s", socket_path);
-	if (fstat(node, &st) < 0 || !S_ISSOCK(st.st_mode))
-		return vl_error_errno(err, ENOTSOCK, "the agent socket %s", socket_path);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d", node);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return vl_error_errno(err, errno, "creating a unix socket");
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return vl_error_errno(err, errno, "connecting to the agent socket %s", socket_path);
-	*out = vl_steal_fd(fd);
-	return 0;
+	return vl_guest_connect_node(node, socket_path, out, err);
 }
 
 static int open_channel(struct vl_guest *g, int *fd, vl_error *err)
@@ -386,7 +310,7 @@ static int open_channel(struct vl_guest *g, int *fd, vl_error *err)
 		close(pidfd);
 	if (!alive)
 		return vl_error_set(err, "guest %s is not running", g->spec.name);
-	rc = connect_agent(pid, rec_str(g, "socket"), fd, err);
+	rc = connect_agent(pid, vl_guest_rec_str(g, "socket"), fd, err);
 	close(pidfd);
 	return rc < 0 ? vl_error_wrap(err, "reaching guest %s", g->spec.name) : 0;
 }
@@ -402,20 +326,6 @@ static int open_cgroup(const struct vl_guest *g, struct vl_cgroup **cg, vl_error
 	return vl_cgroup_open(&host, name, cg, err);
 }
 
-/* In any hierarchy. */
-static bool cgroup_exists(const struct vl_cgroup_host *host, const char *name)
-{
-	char path[PATH_MAX + 2 * VL_NAME_MAX];
-	struct stat st;
-
-	for (size_t i = 0; i < host->n_hierarchies; i++) {
-		snprintf(path, sizeof(path), "%s/%s", host->hierarchies[i].path, name);
-		if (stat(path, &st) == 0)
-			return true;
-	}
-	return false;
-}
-
 /* Kills whatever is left in the guest's cgroup and removes it; absent is fine. */
 static int release_cgroup(struct vl_guest *g, vl_error *err)
 {
@@ -429,7 +339,7 @@ static int release_cgroup(struct vl_guest *g, vl_error *err)
 	if (vl_cgroup_detect(&host, err) < 0)
 		return -1;
 	/* A guest of the same name under another VIRTLAB_STATE has it now. */
-	if (!cgroup_exists(&host, name) ||
+	if (!vl_cgroup_exists(&host, name) ||
 	    vl_cleanup_cgroup_claimed_elsewhere(&host, name, owner, sizeof(owner)))
 		return vl_state_untrack(g, VL_RES_CGROUP, name, err);
 	/* A start killed inside vl_cgroup_create leaves the group in some
@@ -467,7 +377,7 @@ static int end_guest(struct vl_guest *g, int pidfd, pid_t pid, double grace_s, v
 		}
 	}
 	reap_if_ours(pidfd);
-	untrack_process(g, pid, (unsigned long long)rec_int(g, "init_start"));
+	untrack_process(g, pid, (unsigned long long)vl_guest_rec_int(g, "init_start"));
 	json_object_del(g->record, "init_pid");
 	json_object_del(g->record, "init_start");
 	return 0;
@@ -519,7 +429,7 @@ static int request_shutdown(struct vl_guest *g, pid_t pid)
 	vl_error ignored = {0};
 	int fd;
 
-	if (connect_agent(pid, rec_str(g, "socket"), &fd, &ignored) < 0)
+	if (connect_agent(pid, vl_guest_rec_str(g, "socket"), &fd, &ignored) < 0)
 		return -1;
 	if (send(fd, request, sizeof(request) - 1, MSG_NOSIGNAL) != (ssize_t)sizeof(request) - 1) {
 		close(fd);
@@ -545,7 +455,7 @@ static int stop(struct vl_guest *g, vl_error *err)
 		close(pidfd);
 	} else if (pid > 0) {
 		/* Gone already (killed, reaped elsewhere): only the record is left. */
-		untrack_process(g, pid, (unsigned long long)rec_int(g, "init_start"));
+		untrack_process(g, pid, (unsigned long long)vl_guest_rec_int(g, "init_start"));
 		json_object_del(g->record, "init_pid");
 		json_object_del(g->record, "init_start");
 	}
@@ -693,7 +603,7 @@ static int spawn_init(struct vl_guest *g, const struct vl_cgroup_host *host, con
 	        .parent_setup = parent_setup, .data = &hook, .join = &join.join};
 	cleanup_close int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	cleanup_close int console = open_console(g, err);
-	bool overlay = strcmp(rec_str(g, "rootfs"), "overlay") == 0;
+	bool overlay = strcmp(vl_guest_rec_str(g, "rootfs"), "overlay") == 0;
 	int rc;
 
 	if (console < 0)
@@ -707,11 +617,12 @@ static int spawn_init(struct vl_guest *g, const struct vl_cgroup_host *host, con
 	spec.stdio[0] = null;
 	spec.stdio[1] = spec.stdio[2] = console;
 	if (overlay) {
-		spec.rootfs = rec_str(g, "merged");
-		spec.overlay = (struct vl_container_overlay){
-		        rec_str(g, "image"), rec_str(g, "upper"), rec_str(g, "work")};
+		spec.rootfs = vl_guest_rec_str(g, "merged");
+		spec.overlay = (struct vl_container_overlay){vl_guest_rec_str(g, "image"),
+		                                             vl_guest_rec_str(g, "upper"),
+		                                             vl_guest_rec_str(g, "work")};
 	} else {
-		spec.rootfs = rec_str(g, "root");
+		spec.rootfs = vl_guest_rec_str(g, "root");
 	}
 	if (vl_container_plan_build(&spec, &plan, err) < 0)
 		return -1;
@@ -729,57 +640,10 @@ static int spawn_init(struct vl_guest *g, const struct vl_cgroup_host *host, con
 	return rc;
 }
 
-/* The last line the agent printed before it died, for the error message. */
-static const char *console_tail(const struct vl_guest *g, char *buf, size_t size)
+static int connect_init(const struct vl_guest *g, void *pid, int *fd, vl_error *err)
 {
-	cleanup_free char *text = NULL;
-	char path[PATH_MAX];
-	vl_error ignored = {0};
-	size_t len;
-	char *last;
-
-	snprintf(path, sizeof(path), "%s/console.log", g->state_dir);
-	if (vl_read_file(path, &text, &len, &ignored) < 0 || len == 0)
-		return "no output";
-	while (len > 0 && text[len - 1] == '\n')
-		text[--len] = '\0';
-	last = strrchr(text, '\n');
-	snprintf(buf, size, "%s", last ? last + 1 : text);
-	return buf;
-}
-
-/* Waits for the agent's socket, then for its hello; fails early when the
- * agent dies or virtlab is interrupted. */
-static int wait_agent(struct vl_guest *g, pid_t pid, int pidfd, vl_error *err)
-{
-	struct pollfd p = {.fd = pidfd, .events = POLLIN};
-	struct vl_agent_client *c = NULL;
-	const volatile int *interrupted = vl_interrupt_flag();
-	uint64_t t0 = vl_now_ns();
-	char tail[256];
-	int fd = -1, rc;
-
-	for (;;) {
-		vl_error_clear(err);
-		if (connect_agent(pid, AGENT_SOCKET, &fd, err) == 0)
-			break;
-		if (err->errnum != ENOENT && err->errnum != ECONNREFUSED)
-			return -1;
-		if (*interrupted)
-			return vl_error_set(err, "interrupted while waiting for the agent");
-		if (vl_seconds_since(t0) > HELLO_TIMEOUT)
-			return vl_error_set(err,
-			                    "no agent socket after %.0f s (see %s/console.log)",
-			                    HELLO_TIMEOUT, g->state_dir);
-		if (poll(&p, 1, SOCKET_POLL_MS) > 0)
-			return vl_error_set(err, "the agent exited at start: %s (%s/console.log)",
-			                    console_tail(g, tail, sizeof(tail)), g->state_dir);
-	}
-	if (vl_agent_client_new(fd, &c, err) < 0)
-		return -1;
-	rc = vl_agent_hello(c, HELLO_TIMEOUT, NULL, err);
-	vl_agent_client_free(c);
-	return rc;
+	(void)g;
+	return connect_agent(*(pid_t *)pid, AGENT_SOCKET, fd, err);
 }
 
 static int start(struct vl_guest *g, vl_error *err)
@@ -792,7 +656,7 @@ static int start(struct vl_guest *g, vl_error *err)
 	pid_t pid = 0;
 	int pidfd = -1;
 
-	if (!rec_str(g, "rootfs"))
+	if (!vl_guest_rec_str(g, "rootfs"))
 		return vl_error_input(err, "guest %s has no root filesystem; provision it first",
 		                      g->spec.name);
 	if (running(g))
@@ -808,7 +672,7 @@ static int start(struct vl_guest *g, vl_error *err)
 		                      name, owner);
 	/* What a killed start left (an orphaned agent in the group) goes first:
 	 * the new init must not share its cgroup, or its limits. */
-	if (cgroup_exists(&host, name) && release_cgroup(g, err) < 0)
+	if (vl_cgroup_exists(&host, name) && release_cgroup(g, err) < 0)
 		return vl_error_wrap(err, "starting guest %s", g->spec.name);
 	untrack_leftover_processes(g);
 	if (vl_state_track(g, VL_RES_CGROUP, name, err) < 0)
@@ -828,8 +692,9 @@ static int start(struct vl_guest *g, vl_error *err)
 	if (json_object_set_new(g->record, "init_pid", json_integer(pid)) < 0 ||
 	    json_object_set_new(g->record, "init_start", json_integer((json_int_t)start_time)) <
 	            0 ||
-	    rec_set_str(g, "cgroup", name, err) < 0 ||
-	    rec_set_str(g, "socket", AGENT_SOCKET, err) < 0 || wait_agent(g, pid, pidfd, err) < 0 ||
+	    vl_guest_rec_set(g, "cgroup", json_string(name), err) < 0 ||
+	    vl_guest_rec_set(g, "socket", json_string(AGENT_SOCKET), err) < 0 ||
+	    vl_guest_wait_agent(g, pidfd, connect_init, &pid, HELLO_TIMEOUT, err) < 0 ||
 	    vl_guest_net_attach_netns(g, pid, err) < 0) {
 		end_guest(g, pidfd, pid, 0, &ignored);
 		goto fail;
@@ -846,13 +711,6 @@ fail:
 	release_cgroup(g, &ignored);
 	remove_stale_socket(g);
 	return vl_error_wrap(err, "starting guest %s", g->spec.name);
-}
-
-static int reboot(struct vl_guest *g, vl_error *err)
-{
-	if (stop(g, err) < 0)
-		return -1;
-	return start(g, err);
 }
 
 static int destroy(struct vl_guest *g, vl_error *err)
@@ -923,7 +781,7 @@ const struct vl_platform vl_platform_container = {
         .clone = clone_guest,
         .start = start,
         .stop = stop,
-        .reboot = reboot,
+        .reboot = vl_guest_stop_start,
         .destroy = destroy,
         .open_channel = open_channel,
         .apply_entitlement = apply_entitlement,

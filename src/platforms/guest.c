@@ -73,3 +73,10 @@ int vl_guest_agent_call(struct vl_guest *g, const char *op, double timeout_s, js
 		json_decref(reply);
 	return 0;
 }
+
+int vl_guest_stop_start(struct vl_guest *g, vl_error *err)
+{
+	if (g->platform->stop(g, err) < 0)
+		return -1;
+	return g->platform->start(g, err);
+}

@@ -14,15 +14,13 @@
  * directory of the host (<state_dir>/channel) bind-mounted into the guest by
  * an lxc.mount.entry. See docs/design.md, "LXC platform". */
 #include "platforms/platform.h"
-#include "agent/client.h"
 #include "core/cleanup.h"
-#include "core/clock.h"
 #include "core/command.h"
 #include "core/file.h"
-#include "core/interrupt.h"
 #include "core/log.h"
 #include "core/proc.h"
 #include "platforms/cleanup.h"
+#include "platforms/guest_files.h"
 #include "platforms/guest_net.h"
 #include "platforms/image.h"
 #include "platforms/lxc_config.h"
@@ -34,20 +32,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <lxc/lxccontainer.h>
 
-#define DEFAULT_IMAGE  "busybox"
-#define HELLO_TIMEOUT  10.0
-#define SHUTDOWN_WAIT  5 /* s: the agent ends at once on SIGTERM */
-#define KILL_WAIT      5 /* s */
-#define MONITOR_WAIT   5.0
-#define SOCKET_POLL_MS 1
+#define DEFAULT_IMAGE "busybox"
+#define HELLO_TIMEOUT 10.0
+#define SHUTDOWN_WAIT 5 /* s: the agent ends at once on SIGTERM */
+#define KILL_WAIT     5 /* s */
+#define MONITOR_WAIT  5.0
 
 /* --- the host --- */
 
@@ -154,42 +147,17 @@ static void probe(struct vl_probe *out)
 
 /* --- the record --- */
 
-static const char *rec_str(const struct vl_guest *g, const char *key)
-{
-	return json_string_value(json_object_get(g->record, key));
-}
-
-static long long rec_int(const struct vl_guest *g, const char *key)
-{
-	return json_integer_value(json_object_get(g->record, key));
-}
-
-static int rec_set(struct vl_guest *g, const char *key, json_t *value, vl_error *err)
-{
-	if (json_object_set_new(g->record, key, value) < 0)
-		return vl_error_set(err, "recording %s of guest %s", key, g->spec.name);
-	return 0;
-}
-
 /* A pidfd on the process the record names under `key` when it is still that
  * process and alive; -1 otherwise. */
 static int open_recorded(const struct vl_guest *g, const char *key, pid_t *pid)
 {
 	char start_key[32];
-	unsigned long long start;
-	vl_error ignored = {0};
-	char state;
+	bool alive;
 	int fd;
 
 	snprintf(start_key, sizeof(start_key), "%.*s_start", (int)(strlen(key) - 4), key);
-	*pid = (pid_t)rec_int(g, key);
-	if (*pid <= 0)
-		return -1;
-	fd = (int)syscall(SYS_pidfd_open, *pid, 0);
-	if (fd < 0)
-		return -1;
-	if (vl_state_process_start(*pid, &start, &state, &ignored) < 0 ||
-	    start != (unsigned long long)rec_int(g, start_key) || state == 'Z') {
+	fd = vl_guest_open_process(g, key, start_key, pid, &alive);
+	if (fd >= 0 && !alive) {
 		close(fd);
 		return -1;
 	}
@@ -205,8 +173,8 @@ static int record_process(struct vl_guest *g, const char *key, pid_t pid, vl_err
 	snprintf(start_key, sizeof(start_key), "%.*s_start", (int)(strlen(key) - 4), key);
 	if (vl_state_process_start(pid, &start, &state, err) < 0)
 		return -1;
-	if (rec_set(g, key, json_integer(pid), err) < 0 ||
-	    rec_set(g, start_key, json_integer((json_int_t)start), err) < 0)
+	if (vl_guest_rec_set(g, key, json_integer(pid), err) < 0 ||
+	    vl_guest_rec_set(g, start_key, json_integer((json_int_t)start), err) < 0)
 		return -1;
 	return 0;
 }
@@ -233,31 +201,13 @@ static void put_container(struct lxc_container **c)
 }
 #define cleanup_lxc __attribute__((cleanup(put_container)))
 
-/* The last line of one of the guest's logs, for error messages. */
-static const char *log_tail(const struct vl_guest *g, const char *file, char *buf, size_t size)
-{
-	cleanup_free char *text = NULL;
-	char path[PATH_MAX + 32];
-	vl_error ignored = {0};
-	size_t len;
-	char *last;
-
-	snprintf(path, sizeof(path), "%s/%s", g->state_dir, file);
-	if (vl_read_file(path, &text, &len, &ignored) < 0 || len == 0)
-		return "no output";
-	while (len > 0 && text[len - 1] == '\n')
-		text[--len] = '\0';
-	last = strrchr(text, '\n');
-	snprintf(buf, size, "%s", last ? last + 1 : text);
-	return buf;
-}
-
 static int lxc_failed(const struct vl_guest *g, const char *what, vl_error *err)
 {
-	char tail[512];
+	char log[PATH_MAX + 16], tail[512];
 
-	return vl_error_set(err, "LXC could not %s %s: %s (%s/lxc.log)", what, g->spec.name,
-	                    log_tail(g, "lxc.log", tail, sizeof(tail)), g->state_dir);
+	snprintf(log, sizeof(log), "%s/lxc.log", g->state_dir);
+	return vl_error_set(err, "LXC could not %s %s: %s (%s)", what, g->spec.name,
+	                    vl_guest_log_tail(log, tail, sizeof(tail)) ?: "no output", log);
 }
 
 /* Writes the whole configuration, virtlab's defaults and g's spec, over
@@ -306,28 +256,6 @@ static int track_lock(struct vl_guest *g, vl_error *err)
 	return vl_state_track(g, VL_RES_FILE, lock, err);
 }
 
-/* The guest's directory is tracked before LXC makes it; everything else LXC
- * makes for the guest lives in it. */
-static int make_state_dir(struct vl_guest *g, vl_error *err)
-{
-	if (vl_state_track(g, VL_RES_DIR, g->state_dir, err) < 0)
-		return -1;
-	if (vl_mkdir_p(g->state_dir, 0700, err) < 0) {
-		vl_error ignored = {0};
-		vl_state_untrack(g, VL_RES_DIR, g->state_dir, &ignored);
-		return -1;
-	}
-	return 0;
-}
-
-static void remove_state_dir(struct vl_guest *g)
-{
-	vl_error ignored = {0};
-
-	if (vl_remove_tree(g->state_dir, &ignored) == 0)
-		vl_state_untrack(g, VL_RES_DIR, g->state_dir, &ignored);
-}
-
 static int check_new(struct vl_guest *g, struct lxc_container *c, vl_error *err)
 {
 	char path[PATH_MAX];
@@ -351,16 +279,16 @@ static int provision(struct vl_guest *g, vl_error *err)
 
 	if (track_lock(g, err) < 0 || open_container(g, &c, err) < 0 || check_new(g, c, err) < 0 ||
 	    vl_image_golden(g->spec.image[0] ? g->spec.image : DEFAULT_IMAGE, &image, err) < 0 ||
-	    make_state_dir(g, err) < 0)
+	    vl_guest_files_make(g, err) < 0)
 		return vl_error_wrap(err, "provisioning guest %s", g->spec.name);
 	/* The same layering as virtlab's containers: the golden image is the
 	 * lower layer, shared; LXC mounts it inside the guest's mount namespace. */
 	snprintf(upper, sizeof(upper), "%s/delta0", g->state_dir);
 	snprintf(rootfs, sizeof(rootfs), "overlay:%s:%s", image.path, upper);
 	if (vl_mkdir_p(upper, 0755, err) < 0 || configure(g, c, rootfs, err) < 0 ||
-	    rec_set(g, "image", json_string(image.path), err) < 0 ||
-	    rec_set(g, "rootfs", json_string("overlay"), err) < 0) {
-		remove_state_dir(g);
+	    vl_guest_rec_set(g, "image", json_string(image.path), err) < 0 ||
+	    vl_guest_rec_set(g, "rootfs", json_string("overlay"), err) < 0) {
+		vl_guest_files_remove(g);
 		return vl_error_wrap(err, "provisioning guest %s", g->spec.name);
 	}
 	return 0;
@@ -402,10 +330,10 @@ static int clone_guest(struct vl_guest *src, struct vl_guest *dst, bool full_cop
 	struct lxc_container *made;
 	char path[PATH_MAX], rootfs[2 * PATH_MAX + 32];
 
-	if (!rec_str(src, "rootfs") || !rec_str(src, "image"))
+	if (!vl_guest_rec_str(src, "rootfs") || !vl_guest_rec_str(src, "image"))
 		return vl_error_input(err, "guest %s has no root filesystem; provision it first",
 		                      src->spec.name);
-	if (!full_copy && strcmp(rec_str(src, "rootfs"), "overlay") != 0)
+	if (!full_copy && strcmp(vl_guest_rec_str(src, "rootfs"), "overlay") != 0)
 		return vl_error_input(err,
 		                      "guest %s is a full copy, with no layer to share; clone "
 		                      "it with --full",
@@ -415,7 +343,7 @@ static int clone_guest(struct vl_guest *src, struct vl_guest *dst, bool full_cop
 		                      src->spec.name);
 	if (track_lock(dst, err) < 0 || open_container(src, &c, err) < 0 ||
 	    open_container(dst, &d, err) < 0 || check_new(dst, d, err) < 0 ||
-	    make_state_dir(dst, err) < 0)
+	    vl_guest_files_make(dst, err) < 0)
 		return vl_error_wrap(err, "cloning %s to %s", src->spec.name, dst->spec.name);
 	/* LXC makes the directory itself, and fails on one that exists. */
 	rmdir(dst->state_dir);
@@ -425,7 +353,7 @@ static int clone_guest(struct vl_guest *src, struct vl_guest *dst, bool full_cop
 	                full_copy ? "dir" : "overlay", NULL, 0, NULL);
 	if (!made) {
 		lxc_failed(src, "clone", err);
-		remove_state_dir(dst);
+		vl_guest_files_remove(dst);
 		return vl_error_wrap(err, "cloning %s to %s", src->spec.name, dst->spec.name);
 	}
 	lxc_container_put(made);
@@ -441,13 +369,13 @@ static int clone_guest(struct vl_guest *src, struct vl_guest *dst, bool full_cop
 	    d->get_config_item(d, "lxc.rootfs.path", rootfs + strlen(rootfs),
 	                       (int)(sizeof(rootfs) - strlen(rootfs))) <= 0 ||
 	    configure(dst, d, rootfs, err) < 0 ||
-	    rec_set(dst, "image", json_string(rec_str(src, "image")), err) < 0 ||
-	    rec_set(dst, "rootfs", json_string(full_copy ? "copy" : "overlay"), err) < 0) {
+	    vl_guest_rec_set(dst, "image", json_string(vl_guest_rec_str(src, "image")), err) < 0 ||
+	    vl_guest_rec_set(dst, "rootfs", json_string(full_copy ? "copy" : "overlay"), err) < 0) {
 		if (!err->msg[0])
 			vl_error_set(err, "LXC gave no root filesystem for %s", dst->spec.name);
 		if (d)
 			d->destroy(d);
-		remove_state_dir(dst);
+		vl_guest_files_remove(dst);
 		return vl_error_wrap(err, "cloning %s to %s", src->spec.name, dst->spec.name);
 	}
 	return 0;
@@ -475,12 +403,9 @@ static void remove_stale_socket(const struct vl_guest *g)
  * through that descriptor. */
 static int connect_channel(const struct vl_guest *g, int *out, vl_error *err)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	char dir[PATH_MAX + 16];
+	char dir[PATH_MAX + 16], what[PATH_MAX + 32];
 	cleanup_close int dfd = -1;
 	cleanup_close int node = -1;
-	cleanup_close int fd = -1;
-	struct stat st;
 
 	snprintf(dir, sizeof(dir), "%s/" VL_LXC_CHANNEL_DIR, g->state_dir);
 	dfd = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -489,16 +414,8 @@ static int connect_channel(const struct vl_guest *g, int *out, vl_error *err)
 	node = openat(dfd, VL_LXC_SOCKET_NAME, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (node < 0)
 		return vl_error_errno(err, errno, "opening the agent socket in %s", dir);
-	if (fstat(node, &st) < 0 || !S_ISSOCK(st.st_mode))
-		return vl_error_errno(err, ENOTSOCK, "the agent socket in %s", dir);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d", node);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return vl_error_errno(err, errno, "creating a unix socket");
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return vl_error_errno(err, errno, "connecting to the agent socket in %s", dir);
-	*out = vl_steal_fd(fd);
-	return 0;
+	snprintf(what, sizeof(what), "in %s", dir);
+	return vl_guest_connect_node(node, what, out, err);
 }
 
 static int open_channel(struct vl_guest *g, int *fd, vl_error *err)
@@ -510,39 +427,10 @@ static int open_channel(struct vl_guest *g, int *fd, vl_error *err)
 	return 0;
 }
 
-/* Waits for the agent's socket, then its hello; fails early when the init
- * dies or virtlab is interrupted. */
-static int wait_agent(struct vl_guest *g, int pidfd, vl_error *err)
+static int reach_channel(const struct vl_guest *g, void *arg, int *fd, vl_error *err)
 {
-	struct pollfd p = {.fd = pidfd, .events = POLLIN};
-	struct vl_agent_client *c = NULL;
-	const volatile int *interrupted = vl_interrupt_flag();
-	uint64_t t0 = vl_now_ns();
-	char tail[256];
-	int fd = -1, rc;
-
-	for (;;) {
-		vl_error_clear(err);
-		if (connect_channel(g, &fd, err) == 0)
-			break;
-		if (err->errnum != ENOENT && err->errnum != ECONNREFUSED)
-			return -1;
-		if (*interrupted)
-			return vl_error_set(err, "interrupted while waiting for the agent");
-		if (vl_seconds_since(t0) > HELLO_TIMEOUT)
-			return vl_error_set(err,
-			                    "no agent socket after %.0f s (see %s/console.log)",
-			                    HELLO_TIMEOUT, g->state_dir);
-		if (poll(&p, 1, SOCKET_POLL_MS) > 0)
-			return vl_error_set(err, "the agent exited at start: %s (%s/console.log)",
-			                    log_tail(g, "console.log", tail, sizeof(tail)),
-			                    g->state_dir);
-	}
-	if (vl_agent_client_new(fd, &c, err) < 0)
-		return -1;
-	rc = vl_agent_hello(c, HELLO_TIMEOUT, NULL, err);
-	vl_agent_client_free(c);
-	return rc;
+	(void)arg;
+	return connect_channel(g, fd, err);
 }
 
 static int parent_of(pid_t pid, pid_t *ppid, vl_error *err)
@@ -562,19 +450,6 @@ static int parent_of(pid_t pid, pid_t *ppid, vl_error *err)
 	if (!p || sscanf(p + 1, " %*c %d", ppid) != 1)
 		return vl_error_set(err, "%s has no parent field", path);
 	return 0;
-}
-
-static bool cgroup_exists(const struct vl_cgroup_host *host, const char *name)
-{
-	char path[PATH_MAX + 2 * VL_NAME_MAX];
-	struct stat st;
-
-	for (size_t i = 0; i < host->n_hierarchies; i++) {
-		snprintf(path, sizeof(path), "%s/%s", host->hierarchies[i].path, name);
-		if (stat(path, &st) == 0)
-			return true;
-	}
-	return false;
 }
 
 static bool tracked(json_t *doc, const char *kind, const char *id)
@@ -631,7 +506,7 @@ static int release_cgroups(struct vl_guest *g, vl_error *err)
 		return -1;
 	vl_state_read(g->spec.name, &doc, &ignored);
 	for (size_t i = 0; i < 4; i++) {
-		if (cgroup_exists(&host, names[i]) && remove_cgroup(&host, names[i], err) < 0)
+		if (vl_cgroup_exists(&host, names[i]) && remove_cgroup(&host, names[i], err) < 0)
 			return vl_error_wrap(err, "removing cgroup %s", names[i]);
 		if (tracked(doc, VL_RES_CGROUP, names[i]) &&
 		    vl_state_untrack(g, VL_RES_CGROUP, names[i], err) < 0)
@@ -694,9 +569,9 @@ static void forget_processes(struct vl_guest *g)
 	char id[64];
 	vl_error ignored = {0};
 
-	snprintf(id, sizeof(id), "%lld:%lld", rec_int(g, "monitor_pid"),
-	         rec_int(g, "monitor_start"));
-	if (rec_int(g, "monitor_pid") > 0)
+	snprintf(id, sizeof(id), "%lld:%lld", vl_guest_rec_int(g, "monitor_pid"),
+	         vl_guest_rec_int(g, "monitor_start"));
+	if (vl_guest_rec_int(g, "monitor_pid") > 0)
 		vl_state_untrack(g, VL_RES_PROCESS, id, &ignored);
 	json_object_del(g->record, "init_pid");
 	json_object_del(g->record, "init_start");
@@ -716,7 +591,7 @@ static int record_started(struct vl_guest *g, struct lxc_container *c, int *pidf
 	if (parent_of(init, &monitor, err) < 0 || record_process(g, "init_pid", init, err) < 0 ||
 	    record_process(g, "monitor_pid", monitor, err) < 0)
 		return -1;
-	snprintf(id, sizeof(id), "%d:%lld", (int)monitor, rec_int(g, "monitor_start"));
+	snprintf(id, sizeof(id), "%d:%lld", (int)monitor, vl_guest_rec_int(g, "monitor_start"));
 	if (vl_state_track(g, VL_RES_PROCESS, id, err) < 0)
 		return -1;
 	*pidfd = open_recorded(g, "init_pid", &init);
@@ -793,7 +668,7 @@ static int start(struct vl_guest *g, vl_error *err)
 
 	if (open_container(g, &c, err) < 0)
 		return vl_error_wrap(err, "starting guest %s", g->spec.name);
-	if (!c->is_defined(c) || !rec_str(g, "rootfs"))
+	if (!c->is_defined(c) || !vl_guest_rec_str(g, "rootfs"))
 		return vl_error_input(err, "guest %s has no LXC container; provision it first",
 		                      g->spec.name);
 	if (c->is_running(c))
@@ -812,12 +687,12 @@ static int start(struct vl_guest *g, vl_error *err)
 	 * lxc.net.0.type = empty, as for virtlab's own containers. */
 	if (record_started(g, c, &pidfd, err) < 0 ||
 	    (vl_guest_net_wanted(g) &&
-	     vl_guest_net_attach_netns(g, (pid_t)rec_int(g, "init_pid"), err) < 0) ||
-	    wait_agent(g, pidfd, err) < 0)
+	     vl_guest_net_attach_netns(g, (pid_t)vl_guest_rec_int(g, "init_pid"), err) < 0) ||
+	    vl_guest_wait_agent(g, pidfd, reach_channel, NULL, HELLO_TIMEOUT, err) < 0)
 		goto fail;
 	close(pidfd);
-	vl_debug("guest %s: init %lld, monitor %lld", g->spec.name, rec_int(g, "init_pid"),
-	         rec_int(g, "monitor_pid"));
+	vl_debug("guest %s: init %lld, monitor %lld", g->spec.name, vl_guest_rec_int(g, "init_pid"),
+	         vl_guest_rec_int(g, "monitor_pid"));
 	return 0;
 fail:
 	if (pidfd >= 0)
@@ -828,16 +703,6 @@ fail:
 	forget_processes(g);
 	remove_stale_socket(g);
 	return vl_error_wrap(err, "starting guest %s", g->spec.name);
-}
-
-/* LXC reboots in place only when the init dies of SIGHUP (a reboot(2) in its
- * PID namespace); the agent as init simply exits. So, as for virtlab's own
- * containers, a reboot is a stop and a start. */
-static int reboot(struct vl_guest *g, vl_error *err)
-{
-	if (stop(g, err) < 0)
-		return -1;
-	return start(g, err);
 }
 
 /* LXC removes the upper layer (never the golden image) and its directory;
@@ -936,6 +801,9 @@ static int footprint(struct vl_guest *g, struct vl_footprint *out, vl_error *err
 	return 0;
 }
 
+/* LXC reboots in place only when the init dies of SIGHUP (a reboot(2) in its
+ * PID namespace); the agent as init simply exits. So, as for virtlab's own
+ * containers, a reboot is a stop and a start (vl_guest_stop_start). */
 const struct vl_platform vl_platform_lxc = {
         .name = "lxc",
         .persistent = true,
@@ -945,7 +813,7 @@ const struct vl_platform vl_platform_lxc = {
         .clone = clone_guest,
         .start = start,
         .stop = stop,
-        .reboot = reboot,
+        .reboot = vl_guest_stop_start,
         .destroy = destroy,
         .open_channel = open_channel,
         .apply_entitlement = apply_entitlement,

@@ -105,3 +105,6 @@ void vl_guest_free(struct vl_guest *g);
  * platform waits for its guest, shutdown when it stops it). result may be NULL. */
 int vl_guest_agent_call(struct vl_guest *g, const char *op, double timeout_s, json_t **result,
                         vl_error *err);
+/* A reboot that is a stop and a start: the reboot op of platforms whose init,
+ * the agent, exits rather than reboots. */
+int vl_guest_stop_start(struct vl_guest *g, vl_error *err);

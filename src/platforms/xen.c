@@ -17,17 +17,16 @@
 #include "core/log.h"
 #include "core/proc.h"
 #include "agent/client.h"
+#include "platforms/guest_files.h"
 #include "platforms/platform.h"
 #include "platforms/qemu_image.h"
 #include "platforms/state.h"
+#include "platforms/vm_guest.h"
 
 #include <errno.h>
-#include <hwloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #define XL             "xl"
@@ -50,36 +49,6 @@
 #define CGROUP_DEFAULT_WEIGHT 100u
 
 extern const struct vl_platform vl_platform_xen_pvh;
-
-/* ---- the record ---- */
-
-static const char *rec_str(const struct vl_guest *g, const char *key)
-{
-	return json_string_value(json_object_get(g->record, key));
-}
-
-static void rec_set_str(struct vl_guest *g, const char *key, const char *value)
-{
-	json_object_set_new(g->record, key, json_string(value));
-}
-
-static void untrack_quietly(struct vl_guest *g, const char *kind, const char *id)
-{
-	vl_error ignored = {0};
-	vl_state_untrack(g, kind, id, &ignored);
-}
-
-static void remove_state_file(struct vl_guest *g, const char *key)
-{
-	const char *path = rec_str(g, key);
-
-	if (!path)
-		return;
-	if (unlink(path) < 0 && errno != ENOENT)
-		vl_debug("removing %s: %s", path, strerror(errno));
-	untrack_quietly(g, VL_RES_FILE, path);
-	json_object_del(g->record, key);
-}
 
 /* ---- xl ---- */
 
@@ -153,7 +122,6 @@ static void probe(struct vl_probe *out)
 {
 	cleanup_free char *caps = NULL, *info = NULL;
 	const char *const args[] = {"info", NULL};
-	struct vl_qemu_kernel k;
 	char path[PATH_MAX];
 	vl_error err = {0};
 	size_t len;
@@ -175,15 +143,8 @@ static void probe(struct vl_probe *out)
 		snprintf(out->reason, sizeof(out->reason), "xl does not work here: %s", err.msg);
 		return;
 	}
-	if (!vl_find_program("qemu-img", path, sizeof(path))) {
-		snprintf(out->reason, sizeof(out->reason),
-		         "no qemu-img (apt-get install qemu-utils)");
+	if (!vl_vm_probe_boot(out))
 		return;
-	}
-	if (vl_qemu_find_kernel(&k, &err) < 0) {
-		snprintf(out->reason, sizeof(out->reason), "%s", err.msg);
-		return;
-	}
 	out->usable = true;
 	/* A dom0 on QEMU's firmware is a lab host (hosts/lab_xen.c), under TCG
 	 * unless the lab had KVM: its figures are Xen against its own dom0. */
@@ -204,86 +165,36 @@ static bool is_pvh(const struct vl_guest *g)
  * uncompressed vmlinux (when there is one) saves libxc the decompression. */
 static int boot_files(struct vl_guest *g, vl_error *err)
 {
-	struct vl_qemu_kernel k;
-	char initramfs[PATH_MAX], boot[PATH_MAX], domain[VL_NAME_MAX + 16];
-	bool cached;
+	char domain[VL_NAME_MAX + 16];
 
-	if (vl_qemu_find_kernel(&k, err) < 0 ||
-	    vl_qemu_boot_kernel(&k, boot, sizeof(boot), err) < 0 ||
-	    vl_qemu_initramfs(&k, initramfs, sizeof(initramfs), &cached, err) < 0)
-		return -1;
 	snprintf(domain, sizeof(domain), "virtlab-%s", g->spec.name);
-	rec_set_str(g, "kernel", boot);
-	rec_set_str(g, "kernel_release", k.release);
-	rec_set_str(g, "initramfs", initramfs);
-	rec_set_str(g, "domain", domain);
-	rec_set_str(g, "type", is_pvh(g) ? "pvh" : "pv");
-	return 0;
-}
-
-static int make_disk_home(struct vl_guest *g, const char *format, char *disk, size_t size,
-                          vl_error *err)
-{
-	if ((size_t)snprintf(disk, size, "%s/disk.%s", g->state_dir, format) >= size)
-		return vl_error_input(err, "VIRTLAB_DATA '%s' is too long", vl_data_root());
-	if (vl_state_track(g, VL_RES_DIR, g->state_dir, err) < 0 ||
-	    vl_mkdir_p(g->state_dir, 0700, err) < 0 ||
-	    vl_state_track(g, VL_RES_FILE, disk, err) < 0)
+	if (vl_vm_boot_files(g, err) < 0 ||
+	    vl_guest_rec_set(g, "domain", json_string(domain), err) < 0 ||
+	    vl_guest_rec_set(g, "type", json_string(is_pvh(g) ? "pvh" : "pv"), err) < 0)
 		return -1;
 	return 0;
 }
 
 static int provision(struct vl_guest *g, vl_error *err)
 {
-	char disk[PATH_MAX];
-
-	if (boot_files(g, err) < 0 || make_disk_home(g, "qcow2", disk, sizeof(disk), err) < 0)
+	if (boot_files(g, err) < 0 || vl_vm_disk_provision(g, DISK_BYTES, err) < 0)
 		return vl_error_wrap(err, "provisioning guest %s", g->spec.name);
-	if (access(disk, F_OK) != 0 && vl_qemu_disk_create(disk, DISK_BYTES, err) < 0)
-		return vl_error_wrap(err, "provisioning guest %s", g->spec.name);
-	rec_set_str(g, "disk", disk);
-	rec_set_str(g, "disk_format", "qcow2");
 	return 0;
 }
 
 static int clone_guest(struct vl_guest *src, struct vl_guest *dst, bool full_copy, vl_error *err)
 {
-	const char *src_disk = rec_str(src, "disk");
-	const char *format = full_copy ? "raw" : "qcow2";
-	char disk[PATH_MAX];
+	const char *domain = vl_guest_rec_str(src, "domain");
 
-	if (!src_disk)
-		return vl_error_input(err, "guest %s has no disk: provision it before cloning",
-		                      src->spec.name);
-	if (rec_str(src, "domain") && domain_id(rec_str(src, "domain")) >= 0)
+	if (domain && domain_id(domain) >= 0)
 		return vl_error_input(err, "guest %s is running: stop it before cloning it",
 		                      src->spec.name);
-	if (boot_files(dst, err) < 0 || make_disk_home(dst, format, disk, sizeof(disk), err) < 0 ||
-	    vl_qemu_disk_clone(src_disk, rec_str(src, "disk_format"), disk, full_copy, err) < 0)
+	if (vl_vm_disk_clone(src, dst, full_copy, err) < 0 || boot_files(dst, err) < 0)
 		return vl_error_wrap(err, "cloning guest %s to %s", src->spec.name, dst->spec.name);
-	rec_set_str(dst, "disk", disk);
-	rec_set_str(dst, "disk_format", format);
-	rec_set_str(dst, "cloned_from", src->spec.name);
-	json_object_set_new(dst->record, "full_copy", json_boolean(full_copy));
 	return 0;
 }
 
 /* ---- start ---- */
-
-static unsigned vcpu_count(const struct vl_guest_spec *spec)
-{
-	hwloc_bitmap_t set;
-	int n = 0;
-
-	if (spec->cpus)
-		return spec->cpus;
-	if (spec->cpuset[0] && (set = hwloc_bitmap_alloc())) {
-		if (hwloc_bitmap_list_sscanf(set, spec->cpuset) == 0)
-			n = hwloc_bitmap_weight(set);
-		hwloc_bitmap_free(set);
-	}
-	return n > 0 ? (unsigned)n : DEFAULT_CPUS;
-}
 
 /* The xl domain configuration. Channel 0 is a placeholder: xl numbers
  * channels from 0 and libxl refuses console 0 (the primary console) as a
@@ -298,60 +209,45 @@ static int write_config(struct vl_guest *g, const char *path, vl_error *err)
 
 	if (!f)
 		return vl_error_errno(err, errno, "writing the domain configuration");
-	fprintf(f, "name = \"%s\"\n", rec_str(g, "domain"));
-	fprintf(f, "type = \"%s\"\n", rec_str(g, "type"));
-	fprintf(f, "kernel = \"%s\"\n", rec_str(g, "kernel"));
-	fprintf(f, "ramdisk = \"%s\"\n", rec_str(g, "initramfs"));
+	fprintf(f, "name = \"%s\"\n", vl_guest_rec_str(g, "domain"));
+	fprintf(f, "type = \"%s\"\n", vl_guest_rec_str(g, "type"));
+	fprintf(f, "kernel = \"%s\"\n", vl_guest_rec_str(g, "kernel"));
+	fprintf(f, "ramdisk = \"%s\"\n", vl_guest_rec_str(g, "initramfs"));
 	fprintf(f,
 	        "extra = \"console=hvc0 quiet cryptomgr.notests virtlab.agent=hvc1 "
 	        "virtlab.hostname=%s%s%s\"\n",
 	        g->spec.name, g->spec.workdir[0] ? " virtlab.workdir=" : "", g->spec.workdir);
 	fprintf(f, "memory = %llu\n", (unsigned long long)((memory + (1 << 20) - 1) >> 20));
-	fprintf(f, "vcpus = %u\n", vcpu_count(&g->spec));
+	fprintf(f, "vcpus = %u\n", vl_vm_vcpu_count(&g->spec, DEFAULT_CPUS));
 	if (g->spec.cpuset[0])
 		fprintf(f, "cpus = \"%s\"\n", g->spec.cpuset);
 	fprintf(f, "disk = [ \"format=%s,vdev=xvda,access=rw,backendtype=qdisk,target=%s\" ]\n",
-	        rec_str(g, "disk_format"), rec_str(g, "disk"));
+	        vl_guest_rec_str(g, "disk_format"), vl_guest_rec_str(g, "disk"));
 	fprintf(f,
 	        "channel = [ \"name=org.virtlab.unused,connection=pty\", "
 	        "\"name=" VL_QEMU_AGENT_PORT ",connection=socket,path=%s\" ]\n",
-	        rec_str(g, "agent_socket"));
+	        vl_guest_rec_str(g, "agent_socket"));
 	fprintf(f, "on_poweroff = \"destroy\"\non_reboot = \"restart\"\non_crash = \"destroy\"\n");
 	if (fclose(f) != 0)
 		return vl_error_errno(err, errno, "writing the domain configuration");
 	return vl_write_file_replace(path, text, len, err);
 }
 
-static int add_state_file(struct vl_guest *g, const char *key, const char *file, vl_error *err)
-{
-	char dir[PATH_MAX], path[PATH_MAX];
-
-	if (vl_state_dir(g->spec.name, dir, sizeof(dir), err) < 0)
-		return -1;
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, file) >= sizeof(path))
-		return vl_error_input(err, "VIRTLAB_STATE '%s' is too long", vl_state_root());
-	if (vl_state_track(g, VL_RES_FILE, path, err) < 0)
-		return -1;
-	if (unlink(path) < 0 && errno != ENOENT)
-		return vl_error_errno(err, errno, "removing the stale %s", path);
-	rec_set_str(g, key, path);
-	return 0;
-}
-
 /* Destroys the domain (if any) and removes what a run made. */
 static int release_run(struct vl_guest *g, vl_error *err)
 {
-	const char *domain = rec_str(g, "domain");
+	const char *domain = vl_guest_rec_str(g, "domain");
+	vl_error ignored = {0};
 	bool existed;
 
 	if (domain && json_is_true(json_object_get(g->record, "created"))) {
 		if (vl_xen_domain_release(domain, false, &existed, err) < 0)
 			return -1;
-		untrack_quietly(g, VL_RES_XEN, domain);
+		vl_state_untrack(g, VL_RES_XEN, domain, &ignored);
 		json_object_del(g->record, "created");
 		json_object_del(g->record, "domid");
 	}
-	remove_state_file(g, "agent_socket");
+	vl_guest_state_file_remove(g, "agent_socket");
 	return 0;
 }
 
@@ -388,7 +284,7 @@ static int wait_hello(struct vl_guest *g, double timeout_s, vl_error *err)
 		}
 		if (!c)
 			vl_sleep_ns(POLL_NS, NULL);
-		if (domain_id(rec_str(g, "domain")) < 0) {
+		if (domain_id(vl_guest_rec_str(g, "domain")) < 0) {
 			vl_agent_client_free(c);
 			return vl_error_set(err, "the domain ended before the agent answered");
 		}
@@ -406,31 +302,22 @@ static int wait_hello(struct vl_guest *g, double timeout_s, vl_error *err)
  * (--log=guest, as the xen lab runs it): why a boot failed. */
 static void console_tail(const char *domain, char *buf, size_t size)
 {
-	cleanup_free char *text = NULL;
-	vl_error ignored = {0};
-	char path[PATH_MAX], *end, *line;
-	size_t len;
+	char path[PATH_MAX];
 
-	buf[0] = '\0';
 	snprintf(path, sizeof(path), "/var/log/xen/guest-%s.log", domain);
-	if (vl_read_file(path, &text, &len, &ignored) < 0 || !len)
-		return;
-	end = text + len;
-	while (end > text && strchr("\r\n", end[-1]))
-		*--end = '\0';
-	line = memrchr(text, '\n', (size_t)(end - text));
-	snprintf(buf, size, "%s", line ? line + 1 : text);
+	if (!vl_guest_log_tail(path, buf, size))
+		buf[0] = '\0';
 }
 
 static int start(struct vl_guest *g, vl_error *err)
 {
-	const char *domain = rec_str(g, "domain");
+	const char *domain = vl_guest_rec_str(g, "domain");
 	uint64_t t0 = vl_now_ns();
 	vl_error ignored = {0};
 	char tail[200];
 	int domid;
 
-	if (!rec_str(g, "disk") || !domain)
+	if (!vl_guest_rec_str(g, "disk") || !domain)
 		return vl_error_input(err, "guest %s is not provisioned", g->spec.name);
 	if (strpbrk(g->spec.workdir, " \t\n\"'"))
 		return vl_error_input(err,
@@ -440,14 +327,14 @@ static int start(struct vl_guest *g, vl_error *err)
 	if (domain_id(domain) >= 0)
 		return vl_error_input(err, "guest %s is already running (Xen domain %s)",
 		                      g->spec.name, domain);
-	if (add_state_file(g, "agent_socket", "agent.sock", err) < 0 ||
-	    add_state_file(g, "config", "xl.cfg", err) < 0 ||
-	    write_config(g, rec_str(g, "config"), err) < 0 ||
+	if (vl_guest_state_file(g, "agent_socket", "agent.sock", err) < 0 ||
+	    vl_guest_state_file(g, "config", "xl.cfg", err) < 0 ||
+	    write_config(g, vl_guest_rec_str(g, "config"), err) < 0 ||
 	    vl_state_track(g, VL_RES_XEN, domain, err) < 0)
 		goto fail;
 	json_object_set_new(g->record, "created", json_true());
 	{
-		const char *const args[] = {"create", "-q", rec_str(g, "config"), NULL};
+		const char *const args[] = {"create", "-q", vl_guest_rec_str(g, "config"), NULL};
 		if (xl(args, XL_CREATE_TIMEOUT_S, NULL, err) < 0)
 			goto fail;
 	}
@@ -465,7 +352,7 @@ fail:
 	console_tail(domain, tail, sizeof(tail));
 	release_run(g, &ignored);
 	vl_error_wrap(err, "starting guest %s as a Xen %s domain", g->spec.name,
-	              rec_str(g, "type"));
+	              vl_guest_rec_str(g, "type"));
 	if (tail[0])
 		vl_error_wrap(err, "last console line '%s'", tail);
 	return -1;
@@ -475,7 +362,7 @@ fail:
 
 static int stop(struct vl_guest *g, vl_error *err)
 {
-	const char *domain = rec_str(g, "domain");
+	const char *domain = vl_guest_rec_str(g, "domain");
 	vl_error ignored = {0};
 
 	if (!domain || domain_id(domain) < 0)
@@ -495,7 +382,7 @@ static int stop(struct vl_guest *g, vl_error *err)
  * tells that the hello that follows comes from the new boot. */
 static int reboot(struct vl_guest *g, vl_error *err)
 {
-	const char *domain = rec_str(g, "domain");
+	const char *domain = vl_guest_rec_str(g, "domain");
 	cleanup_json json_t *args = json_pack("{s:[ss]}", "argv", "reboot", "-f");
 	struct vl_agent_client *c = NULL;
 	uint64_t t0 = vl_now_ns();
@@ -524,41 +411,21 @@ static int reboot(struct vl_guest *g, vl_error *err)
 
 static int destroy(struct vl_guest *g, vl_error *err)
 {
-	const char *disk = rec_str(g, "disk");
-
 	if (stop(g, err) < 0)
 		return vl_error_wrap(err, "destroying guest %s", g->spec.name);
-	remove_state_file(g, "config");
-	if (disk) {
-		if (unlink(disk) < 0 && errno != ENOENT)
-			return vl_error_errno(err, errno, "removing the disk %s", disk);
-		untrack_quietly(g, VL_RES_FILE, disk);
-		json_object_del(g->record, "disk");
-	}
-	if (rmdir(g->state_dir) < 0 && errno != ENOENT)
-		return vl_error_errno(err, errno, "removing %s", g->state_dir);
-	untrack_quietly(g, VL_RES_DIR, g->state_dir);
-	return 0;
+	vl_guest_state_file_remove(g, "config");
+	return vl_vm_disk_remove(g, err);
 }
 
 /* ---- channel, entitlement, footprint ---- */
 
 static int open_channel(struct vl_guest *g, int *fd, vl_error *err)
 {
-	const char *path = rec_str(g, "agent_socket");
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	cleanup_close int s = -1;
+	const char *path = vl_guest_rec_str(g, "agent_socket");
 
 	if (!path)
 		return vl_error_set(err, "guest %s is not running", g->spec.name);
-	if (strlen(path) >= sizeof(addr.sun_path))
-		return vl_error_input(err, "agent socket path %s is too long", path);
-	strcpy(addr.sun_path, path);
-	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (s < 0 || connect(s, (struct sockaddr *)&addr, sizeof(addr)) < 0)
-		return vl_error_errno(err, errno, "connecting to the agent socket %s", path);
-	*fd = vl_steal_fd(s);
-	return 0;
+	return vl_guest_connect_path(path, fd, err);
 }
 
 /* "credit" or "credit2": which xl sched-* command sets weight and cap. */
@@ -610,33 +477,25 @@ static int set_weight_cap(const char *domain, const struct vl_entitlement *e, vl
 /* vCPU i on the i-th CPU of cpuset, round robin, as the qemu platform pins. */
 static int pin_vcpus(const char *domain, unsigned vcpus, const char *cpuset, vl_error *err)
 {
-	hwloc_bitmap_t set = hwloc_bitmap_alloc();
-	int first, cpu, rc = 0;
+	cleanup_free int *cpus = calloc(vcpus ? vcpus : 1, sizeof(*cpus));
+	int rc;
 
-	if (!set)
+	if (!cpus)
 		return vl_error_errno(err, ENOMEM, "pinning vCPUs");
-	if (hwloc_bitmap_list_sscanf(set, cpuset) < 0 || (first = hwloc_bitmap_first(set)) < 0) {
-		hwloc_bitmap_free(set);
-		return vl_error_input(err, "cpuset '%s' is not a CPU list such as 0-1,3", cpuset);
-	}
-	cpu = first;
+	rc = vl_vm_pin_plan(cpuset, cpus, vcpus, err);
 	for (unsigned i = 0; i < vcpus && rc == 0; i++) {
 		char vcpu[16], pcpu[16];
 		snprintf(vcpu, sizeof(vcpu), "%u", i);
-		snprintf(pcpu, sizeof(pcpu), "%d", cpu);
+		snprintf(pcpu, sizeof(pcpu), "%d", cpus[i]);
 		const char *const args[] = {"vcpu-pin", domain, vcpu, pcpu, NULL};
 		rc = xl(args, XL_TIMEOUT_S, NULL, err);
-		cpu = hwloc_bitmap_next(set, cpu);
-		if (cpu < 0)
-			cpu = first;
 	}
-	hwloc_bitmap_free(set);
 	return rc;
 }
 
 static int apply_entitlement(struct vl_guest *g, const struct vl_entitlement *e, vl_error *err)
 {
-	const char *domain = rec_str(g, "domain");
+	const char *domain = vl_guest_rec_str(g, "domain");
 	int rc = 0;
 
 	if (e->io_read_bps || e->io_write_bps || e->pids_max || e->net_classid || e->mems[0])
@@ -650,7 +509,7 @@ static int apply_entitlement(struct vl_guest *g, const struct vl_entitlement *e,
 	if (e->cpu_weight || e->cpu_max_pct > 0)
 		rc = set_weight_cap(domain, e, err);
 	if (rc == 0 && e->cpuset[0])
-		rc = pin_vcpus(domain, vcpu_count(&g->spec), e->cpuset, err);
+		rc = pin_vcpus(domain, vl_vm_vcpu_count(&g->spec, DEFAULT_CPUS), e->cpuset, err);
 	if (rc == 0 && e->memory_bytes) {
 		char mem[32];
 		snprintf(mem, sizeof(mem), "%llum",
@@ -667,7 +526,7 @@ static int apply_entitlement(struct vl_guest *g, const struct vl_entitlement *e,
  * model costs in dom0: the host's whole cost of the guest. */
 static int footprint(struct vl_guest *g, struct vl_footprint *out, vl_error *err)
 {
-	const char *domain = rec_str(g, "domain");
+	const char *domain = vl_guest_rec_str(g, "domain");
 	const char *const args[] = {"list", domain, NULL};
 	cleanup_free char *list = NULL;
 	char name[VL_NAME_MAX + 16], path[64];

@@ -266,6 +266,19 @@ int vl_cgroup_detect(struct vl_cgroup_host *host, vl_error *err)
 	return vl_cgroup_detect_at("/proc/self/mountinfo", "/", host, err);
 }
 
+bool vl_cgroup_exists(const struct vl_cgroup_host *host, const char *name)
+{
+	char path[2 * PATH_MAX];
+	struct stat st;
+
+	for (size_t i = 0; i < host->n_hierarchies; i++) {
+		snprintf(path, sizeof(path), "%s/%s", host->hierarchies[i].path, name);
+		if (stat(path, &st) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* ---- file helpers ---- */
 
 static int join(char *buf, size_t size, const char *dir, const char *file, vl_error *err)

@@ -106,6 +106,9 @@ const char *vl_cgroup_controller_name(enum vl_cgroup_version version, enum vl_cg
  * reused. *out is freed with vl_cgroup_free(). */
 int vl_cgroup_create(const struct vl_cgroup_host *host, const char *name, struct vl_cgroup **out,
                      vl_error *err);
+/* Whether group `name` is there in any hierarchy (a killed create may have
+ * made it in some only). */
+bool vl_cgroup_exists(const struct vl_cgroup_host *host, const char *name);
 /* A handle on an existing group (another process made it); fails if absent. */
 int vl_cgroup_open(const struct vl_cgroup_host *host, const char *name, struct vl_cgroup **out,
                    vl_error *err);

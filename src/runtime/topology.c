@@ -179,20 +179,18 @@ static int make_nat(struct vl_topology *t, vl_error *err)
 	return 0;
 }
 
-int vl_topology_create(enum vl_topology_mode mode, const struct vl_topology_opts *opts,
-                       struct vl_topology **out, vl_error *err)
+/* A topology named after opts->id, nothing made yet; `doing` ("creating",
+ * "opening") is for the error. */
+static int topology_new(const struct vl_topology_opts *opts, const char *doing,
+                        struct vl_topology **out, vl_error *err)
 {
 	struct vl_topology *t;
-	struct vl_netlink *host = NULL;
-	vl_error ignored = {0};
-	int rc;
 
 	if (check_id(opts->id, err) < 0)
-		return vl_error_wrap(err, "creating a network topology");
+		return vl_error_wrap(err, "%s a network topology", doing);
 	t = calloc(1, sizeof(*t));
 	if (!t)
-		return vl_error_errno(err, ENOMEM, "creating network topology %s", opts->id);
-	t->mode = mode;
+		return vl_error_errno(err, ENOMEM, "%s network topology %s", doing, opts->id);
 	t->opts = *opts;
 	t->netns_fd = -1;
 	snprintf(t->id, sizeof(t->id), "%s", opts->id);
@@ -202,6 +200,21 @@ int vl_topology_create(enum vl_topology_mode mode, const struct vl_topology_opts
 	snprintf(t->outside_peer, sizeof(t->outside_peer), "vl-op-%s", t->id);
 	snprintf(t->bridge, sizeof(t->bridge), "vl-br-%s", t->id);
 	snprintf(t->nat_table, sizeof(t->nat_table), VL_NAT_TABLE_PREFIX "_%s", t->id);
+	*out = t;
+	return 0;
+}
+
+int vl_topology_create(enum vl_topology_mode mode, const struct vl_topology_opts *opts,
+                       struct vl_topology **out, vl_error *err)
+{
+	struct vl_topology *t;
+	struct vl_netlink *host = NULL;
+	vl_error ignored = {0};
+	int rc;
+
+	if (topology_new(opts, "creating", &t, err) < 0)
+		return -1;
+	t->mode = mode;
 	rc = plan_addresses(t, err);
 	if (rc == 0)
 		rc = vl_netlink_open(-1, &host, err);
@@ -332,20 +345,8 @@ int vl_topology_open(const struct vl_topology_opts *opts, struct vl_topology **o
 	bool exists = false;
 	int rc;
 
-	if (check_id(opts->id, err) < 0)
-		return vl_error_wrap(err, "opening a network topology");
-	t = calloc(1, sizeof(*t));
-	if (!t)
-		return vl_error_errno(err, ENOMEM, "opening network topology %s", opts->id);
-	t->opts = *opts;
-	t->netns_fd = -1;
-	snprintf(t->id, sizeof(t->id), "%s", opts->id);
-	t->opts.id = t->id;
-	snprintf(t->netns, sizeof(t->netns), VL_TOPOLOGY_NETNS_PREFIX "%s", t->id);
-	snprintf(t->outside_link, sizeof(t->outside_link), "vl-o-%s", t->id);
-	snprintf(t->outside_peer, sizeof(t->outside_peer), "vl-op-%s", t->id);
-	snprintf(t->bridge, sizeof(t->bridge), "vl-br-%s", t->id);
-	snprintf(t->nat_table, sizeof(t->nat_table), VL_NAT_TABLE_PREFIX "_%s", t->id);
+	if (topology_new(opts, "opening", &t, err) < 0)
+		return -1;
 	rc = vl_netlink_open(-1, &host, err);
 	if (rc == 0)
 		rc = vl_netlink_link_exists(host, t->bridge, &exists, err);

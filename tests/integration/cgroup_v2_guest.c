@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup_children.h"
 #include "core/clock.h"
 #include "runtime/cgroup.h"
 #include "runtime/cgroup_backend.h"
@@ -130,35 +131,14 @@ static bool finish(struct vl_cgroup *cg, bool ok, char *msg, size_t size)
 	return ok && done;
 }
 
-/* Forks a child that runs fn once it has been moved into cg. */
+/* vl_test_spawn_in, its failure noted. */
 static pid_t spawn_in(struct vl_cgroup *cg, int (*fn)(void), char *msg, size_t size)
 {
 	vl_error err = {0};
-	char byte = 0;
-	int go[2];
-	pid_t pid;
+	pid_t pid = vl_test_spawn_in(cg, fn, &err);
 
-	if (pipe2(go, O_CLOEXEC) < 0)
-		return note(false, msg, size, "pipe: %s", strerror(errno)), -1;
-	pid = fork();
-	if (pid == 0) {
-		close(go[1]);
-		_exit(read(go[0], &byte, 1) == 1 ? fn() : 126);
-	}
-	close(go[0]);
-	if (pid < 0) {
-		note(false, msg, size, "fork: %s", strerror(errno));
-	} else if (vl_cgroup_attach_pid(cg, pid, &err) < 0) {
+	if (pid < 0)
 		note(false, msg, size, "%s", err.msg);
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		pid = -1;
-	} else if (write(go[1], &byte, 1) != 1) {
-		/* It stays in the group, for finish() to kill. */
-		note(false, msg, size, "releasing child %d: %s", (int)pid, strerror(errno));
-		pid = -1;
-	}
-	close(go[1]);
 	return pid;
 }
 
@@ -200,13 +180,6 @@ static uint64_t read_key(struct vl_cgroup *cg, const char *file, const char *key
 
 /* ---- what children do ---- */
 
-static int spin(void)
-{
-	for (volatile unsigned long i = 0;; i++)
-		;
-	return 0;
-}
-
 static int report_affinity(void)
 {
 	cpu_set_t set;
@@ -237,24 +210,6 @@ static int touch_memory(size_t bytes)
 static int allocate_too_much(void)
 {
 	return touch_memory(MEMORY_ASKED) < 0 ? 3 : 0;
-}
-
-/* Exits with how many children it forked before fork failed with EAGAIN;
- * they stay, to be killed with the group. */
-static int fork_loop(void)
-{
-	int n = 0;
-
-	for (; n < 64; n++) {
-		pid_t p = fork();
-		if (p == 0) {
-			pause();
-			_exit(0);
-		}
-		if (p < 0)
-			return errno == EAGAIN ? n : 255;
-	}
-	return n;
 }
 
 /* O_DIRECT writes of WRITE_BLOCK to disk until `seconds` pass or `limit`
@@ -404,7 +359,7 @@ static bool check_cpu_max(char *msg, size_t size)
 
 	if (!cg)
 		return false;
-	if (spawn_in(cg, spin, msg, size) < 0)
+	if (spawn_in(cg, vl_test_spin, msg, size) < 0)
 		return finish(cg, false, msg, size);
 	/* Unlimited first: the limited figure then shows the limit, not a busy host. */
 	free_pct = cpu_percent(cg, CPU_CONTROL_S, &err);
@@ -529,7 +484,7 @@ static bool check_pids(char *msg, size_t size)
 		return false;
 	if (vl_cgroup_set_pids_max(cg, PIDS_LIMIT, &err) < 0)
 		return finish(cg, note(false, msg, size, "%s", err.msg), msg, size);
-	pid = spawn_in(cg, fork_loop, msg, size);
+	pid = spawn_in(cg, vl_test_fork_loop, msg, size);
 	if (pid < 0 || !wait_child(pid, &status))
 		return finish(cg, false, msg, size);
 	vl_cgroup_read_stats(cg, &st, &err);
@@ -683,7 +638,7 @@ static bool check_kill_each(char *msg, size_t size)
 
 	if (!cg)
 		return false;
-	pid = spawn_in(cg, fork_loop, msg, size);
+	pid = spawn_in(cg, vl_test_fork_loop, msg, size);
 	if (pid < 0 || !wait_child(pid, &status))
 		return finish(cg, false, msg, size);
 	if (vl_cgroup_kill_each(cg, &err) < 0 || vl_cgroup_is_empty(cg, &empty, &err) < 0)

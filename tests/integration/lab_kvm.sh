@@ -11,54 +11,16 @@ set -u
 VIRTLAB=${1:?usage: lab_kvm.sh PATH-TO-VIRTLAB PATH-TO-STATIC-AGENT}
 AGENT=${2:?usage: lab_kvm.sh PATH-TO-VIRTLAB PATH-TO-STATIC-AGENT}
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "SKIP: needs root (qemu's cgroup, the lab's state)"
-	exit 77
-fi
-for tool in qemu-system-x86_64 qemu-img mkfs.ext4 jq; do
-	if ! command -v "$tool" >/dev/null; then
-		echo "SKIP: needs $tool (scripts/deps installs it)"
-		exit 77
-	fi
-done
-if ! ls /boot/vmlinuz-* >/dev/null 2>&1; then
-	echo "SKIP: needs a Debian kernel in /boot (linux-image-amd64)"
-	exit 77
-fi
-if ! [ -x "$AGENT" ] || ldd "$AGENT" >/dev/null 2>&1; then
-	echo "SKIP: needs the static agent (sanitized builds have none)"
-	exit 77
-fi
-
-TMP=$(mktemp -d /tmp/virtlab-lab-test-XXXXXX)
-export VIRTLAB_STATE="$TMP/state" VIRTLAB_DATA="$TMP/data" VIRTLAB_AGENT="$AGENT"
-LAB="virtlab-kvm-$$"
-. "$(dirname "$0")/lib.sh"
-
-qemu_of_lab() {
-	pgrep -f -- "-name virtlab-lab-$LAB"
-}
+. "$(dirname "$0")/lab_lib.sh"
+lab_needs
+lab_setup lab-test "virtlab-kvm-$$"
 
 leftovers() {
-	if qemu_of_lab >/dev/null; then fail "$1: a qemu process of the lab is left"; fi
-	if [ -n "$(find "$TMP" -type s 2>/dev/null)" ]; then fail "$1: a socket is left"; fi
-	if ls "$VIRTLAB_DATA"/images/lab-* >/dev/null 2>&1; then
-		fail "$1: the lab image is left"
-	fi
+	lab_check_clean "$1"
 	if [ -n "$(ls -A "$VIRTLAB_DATA/guests" 2>/dev/null)" ]; then
 		fail "$1: guest files are left: $(ls "$VIRTLAB_DATA/guests")"
 	fi
-	if [ -e "$VIRTLAB_STATE/guests/lab-$LAB" ]; then fail "$1: the lab's record is left"; fi
 }
-
-finish() {
-	"$VIRTLAB" cleanup "lab-$LAB" >/dev/null 2>&1
-	pids=$(qemu_of_lab)
-	if [ -n "$pids" ]; then kill -9 $pids; fi
-	rm -rf "$TMP"
-}
-trap finish EXIT
-trap 'exit 130' INT TERM
 
 expect 0 "lab create" -- "$VIRTLAB" lab create "$LAB" --kind kvm || exit 1
 expect 0 "lab start" -- "$VIRTLAB" lab start "$LAB" || exit 1
@@ -101,8 +63,4 @@ wait "$starter" 2>/dev/null
 expect 0 "virtlab cleanup after kill -9" -- "$VIRTLAB" cleanup "lab-$LAB"
 leftovers "cleanup after kill -9"
 
-if [ "$failures" -ne 0 ]; then
-	echo "$failures failure(s)"
-	exit 1
-fi
-echo "all lab checks passed"
+lab_done "all lab checks passed"

@@ -11,43 +11,10 @@ set -u
 VIRTLAB=${1:?usage: lab_kvm_study.sh PATH-TO-VIRTLAB PATH-TO-STATIC-AGENT}
 AGENT=${2:?usage: lab_kvm_study.sh PATH-TO-VIRTLAB PATH-TO-STATIC-AGENT}
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "SKIP: needs root (qemu's cgroup, the lab's state)"
-	exit 77
-fi
-for tool in qemu-system-x86_64 qemu-img mkfs.ext4 jq; do
-	if ! command -v "$tool" >/dev/null; then
-		echo "SKIP: needs $tool (scripts/deps installs it)"
-		exit 77
-	fi
-done
-if ! ls /boot/vmlinuz-* >/dev/null 2>&1; then
-	echo "SKIP: needs a Debian kernel in /boot (linux-image-amd64)"
-	exit 77
-fi
-if ! [ -x "$AGENT" ] || ldd "$AGENT" >/dev/null 2>&1; then
-	echo "SKIP: needs the static agent (sanitized builds have none)"
-	exit 77
-fi
-
-TMP=$(mktemp -d /tmp/virtlab-labstudy-test-XXXXXX)
-export VIRTLAB_STATE="$TMP/state" VIRTLAB_DATA="$TMP/data" VIRTLAB_AGENT="$AGENT"
-LAB="kvmlab"
+. "$(dirname "$0")/lab_lib.sh"
+lab_needs
+lab_setup labstudy-test kvmlab
 OUT="$TMP/study"
-. "$(dirname "$0")/lib.sh"
-
-qemu_of_lab() {
-	pgrep -f -- "-name virtlab-lab-$LAB .*$TMP"
-}
-
-finish() {
-	"$VIRTLAB" cleanup "lab-$LAB" >/dev/null 2>&1
-	pids=$(qemu_of_lab)
-	if [ -n "$pids" ]; then kill -9 $pids; fi
-	rm -rf "$TMP"
-}
-trap finish EXIT
-trap 'exit 130' INT TERM
 
 expect 0 "study with qemu@kvmlab" -- "$VIRTLAB" study --host "$LAB=lab:kvm" \
 	--platforms "bare,qemu@$LAB" --experiments cpu --repeat 1 --out "$OUT"
@@ -65,13 +32,6 @@ jq -e '[.experiments.cpu.rows[] | select(.platform == "bare")] | length > 0' \
 grep -q "qemu@$LAB" "$OUT/report.md" 2>/dev/null || fail "report.md does not show qemu@$LAB"
 
 expect 0 "lab destroy" -- "$VIRTLAB" lab destroy "$LAB"
-if qemu_of_lab >/dev/null; then fail "a qemu process of the lab is left"; fi
-if [ -n "$(find "$TMP/state" "$TMP/data" -type s 2>/dev/null)" ]; then fail "a socket is left"; fi
-if ls "$VIRTLAB_DATA"/images/lab-* >/dev/null 2>&1; then fail "the lab image is left"; fi
-if [ -e "$VIRTLAB_STATE/guests/lab-$LAB" ]; then fail "the lab's record is left"; fi
+lab_check_clean "after lab destroy"
 
-if [ "$failures" -ne 0 ]; then
-	echo "$failures failure(s)"
-	exit 1
-fi
-echo "all lab study checks passed"
+lab_done "all lab study checks passed"

@@ -14,59 +14,16 @@ set -u
 VIRTLAB=${1:?usage: lab_xen_study.sh PATH-TO-VIRTLAB PATH-TO-STATIC-AGENT}
 AGENT=${2:?usage: lab_xen_study.sh PATH-TO-VIRTLAB PATH-TO-STATIC-AGENT}
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "SKIP: needs root (qemu's cgroup, the lab's state)"
-	exit 77
-fi
-for tool in qemu-system-x86_64 qemu-img mkfs.ext4 jq; do
-	if ! command -v "$tool" >/dev/null; then
-		echo "SKIP: needs $tool (scripts/deps installs it)"
-		exit 77
-	fi
-done
+. "$(dirname "$0")/lab_lib.sh"
+lab_needs
 for file in /boot/xen-4.17-amd64.gz /usr/lib/xen-4.17/bin/xl /usr/libexec/xen-qemu-system-i386; do
 	if ! [ -e "$file" ]; then
 		echo "SKIP: needs $file (scripts/deps lab: xen-hypervisor-4.17-amd64 xen-utils-4.17 qemu-system-xen)"
 		exit 77
 	fi
 done
-if ! ls /boot/vmlinuz-* >/dev/null 2>&1; then
-	echo "SKIP: needs a Debian kernel in /boot (linux-image-amd64)"
-	exit 77
-fi
-if ! [ -x "$AGENT" ] || ldd "$AGENT" >/dev/null 2>&1; then
-	echo "SKIP: needs the static agent (sanitized builds have none)"
-	exit 77
-fi
-
-TMP=$(mktemp -d /tmp/virtlab-xenstudy-test-XXXXXX)
-export VIRTLAB_STATE="$TMP/state" VIRTLAB_DATA="$TMP/data" VIRTLAB_AGENT="$AGENT"
-LAB="xenlab"
+lab_setup xenstudy-test xenlab
 OUT="$TMP/study"
-. "$(dirname "$0")/lib.sh"
-
-qemu_of_lab() {
-	pgrep -f -- "-name virtlab-lab-$LAB .*$TMP"
-}
-
-finish() {
-	"$VIRTLAB" cleanup "lab-$LAB" >/dev/null 2>&1
-	pids=$(qemu_of_lab)
-	if [ -n "$pids" ]; then kill -9 $pids; fi
-	rm -rf "$TMP"
-}
-trap finish EXIT
-trap 'exit 130' INT TERM
-
-# No leftovers: no qemu of the lab, no socket, no lab image, no lab record.
-check_clean() {
-	if qemu_of_lab >/dev/null; then fail "$1: a qemu process of the lab is left"; fi
-	if [ -n "$(find "$TMP/state" "$TMP/data" -type s 2>/dev/null)" ]; then
-		fail "$1: a socket is left"
-	fi
-	if ls "$VIRTLAB_DATA"/images/lab-* >/dev/null 2>&1; then fail "$1: the lab image is left"; fi
-	if [ -e "$VIRTLAB_STATE/guests/lab-$LAB" ]; then fail "$1: the lab's record is left"; fi
-}
 
 expect 0 "study with xen@xenlab" -- "$VIRTLAB" study --host "$LAB=lab:xen" \
 	--platforms "bare,container,xen@$LAB" --experiments cpu,operations --repeat 1 --out "$OUT"
@@ -95,7 +52,7 @@ jq -r --arg p "xen@$LAB" '.experiments.operations.rows[] | select(.platform == $
 	"\(.platform) \(.variant): median \(.summary.median // "-") s"' "$OUT/results.json"
 
 expect 0 "lab destroy" -- "$VIRTLAB" lab destroy "$LAB"
-check_clean "after lab destroy"
+lab_check_clean "after lab destroy"
 
 # SIGKILL while the lab runs a Xen domain: cleanup must still release it all.
 "$VIRTLAB" study --host "$LAB=lab:xen" --platforms "bare,xen@$LAB" --experiments operations \
@@ -115,10 +72,6 @@ qemu_of_lab >/dev/null || fail "the lab was not running when its study was kille
 # By name: a host-wide cleanup would also judge other runs' cgroups on a
 # shared machine (and keep them, exit 1).
 expect 0 "cleanup after SIGKILL" -- "$VIRTLAB" cleanup "lab-$LAB"
-check_clean "after SIGKILL and cleanup"
+lab_check_clean "after SIGKILL and cleanup"
 
-if [ "$failures" -ne 0 ]; then
-	echo "$failures failure(s)"
-	exit 1
-fi
-echo "all xen lab study checks passed"
+lab_done "all xen lab study checks passed"

@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h"
+#include "cgroup_children.h"
 #include "core/cleanup.h"
 #include "runtime/cgroup.h"
 #include "runtime/cgroup_backend.h"
@@ -24,16 +26,6 @@
 
 static struct vl_cgroup_host host;
 static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                       \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-			failures++;                                                                \
-		}                                                                                  \
-	} while (0)
 
 static double now(void)
 {
@@ -76,41 +68,14 @@ static void finish_group(struct vl_cgroup *cg)
 	vl_cgroup_free(cg);
 }
 
-/* Forks a child that runs fn once it has been moved into cg. */
+/* vl_test_spawn_in, its failure counted. */
 static pid_t spawn_in(struct vl_cgroup *cg, int (*fn)(void))
 {
-	int go[2];
-	pid_t pid;
 	vl_error err = {0};
-	char byte = 0;
+	pid_t pid = vl_test_spawn_in(cg, fn, &err);
 
-	if (pipe2(go, O_CLOEXEC) < 0)
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		close(go[1]);
-		if (read(go[0], &byte, 1) != 1)
-			_exit(126);
-		_exit(fn());
-	}
-	close(go[0]);
-	if (pid > 0 && vl_cgroup_attach_pid(cg, pid, &err) < 0) {
-		CHECK(0, "attaching %d: %s", (int)pid, err.msg);
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		pid = -1;
-	}
-	if (pid > 0 && write(go[1], &byte, 1) != 1)
-		CHECK(0, "releasing child %d", (int)pid);
-	close(go[1]);
+	CHECK(pid > 0, "starting a child in %s: %s", vl_cgroup_name(cg), err.msg);
 	return pid;
-}
-
-static int spin(void)
-{
-	for (volatile unsigned long i = 0;; i++)
-		;
-	return 0;
 }
 
 /* CPU time of a process in seconds, from the scheduler's own account. */
@@ -148,7 +113,7 @@ static void test_cpu_max(void)
 
 	if (!cg)
 		return;
-	pid = spawn_in(cg, spin);
+	pid = spawn_in(cg, vl_test_spin);
 	CHECK(pid > 0, "forking the spinner");
 	if (pid > 0) {
 		/* Unlimited first, so that the limited figure is known to come from the limit. */
@@ -225,23 +190,6 @@ static void test_memory_oom(void)
 	finish_group(cg);
 }
 
-/* Exits with how many children it could fork before fork failed with
- * EAGAIN; the children stay, to be killed with the group. */
-static int fork_loop(void)
-{
-	int n = 0;
-	for (; n < 100; n++) {
-		pid_t p = fork();
-		if (p == 0) {
-			pause();
-			_exit(0);
-		}
-		if (p < 0)
-			return errno == EAGAIN ? n : 255;
-	}
-	return n;
-}
-
 static void test_pids_and_kill(void)
 {
 	struct vl_cgroup *cg = make_group("pids");
@@ -253,7 +201,7 @@ static void test_pids_and_kill(void)
 	if (!cg)
 		return;
 	CHECK(vl_cgroup_set_pids_max(cg, 16, &err) == 0, "pids max: %s", err.msg);
-	pid = spawn_in(cg, fork_loop);
+	pid = spawn_in(cg, vl_test_fork_loop);
 	if (pid > 0) {
 		waitpid(pid, &status, 0);
 		CHECK(vl_cgroup_read_stats(cg, &st, &err) == 0, "stats: %s", err.msg);

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "core/cleanup.h"
 #include "core/clock.h"
 #include "core/command.h"
@@ -52,12 +53,6 @@ static const char init_tail[] = "for i in $(seq 1 100); do\n"
                                 "/bin/cgroup_v2_guest /dev/vda\n"
                                 "echo \"virtlab: cgroup_v2_guest exited with status $?\"\n"
                                 "poweroff -f\n";
-
-static int skip(const char *why)
-{
-	printf("SKIP: %s\n", why);
-	return 77;
-}
 
 struct module_list {
 	char *paths[MAX_MODULES]; /* relative to the kernel's modules directory */
@@ -333,11 +328,11 @@ int main(int argc, char **argv)
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!vl_find_program(QEMU, qemu, sizeof(qemu)))
-		return skip("no " QEMU " (apt-get install qemu-system-x86)");
+		return vl_test_skip("no " QEMU " (apt-get install qemu-system-x86)");
 	if (vl_qemu_find_kernel(&k, &err) < 0)
-		return skip(err.msg);
+		return vl_test_skip(err.msg);
 	if (access(BUSYBOX_PACKAGE, F_OK) < 0 || access(BUSYBOX, X_OK) < 0)
-		return skip("no static " BUSYBOX " (apt-get install busybox-static)");
+		return vl_test_skip("no static " BUSYBOX " (apt-get install busybox-static)");
 	if (vl_interrupt_install(&err) < 0 || !mkdtemp(dir)) {
 		fprintf(stderr, "FAIL: setting up: %s\n", err.msg[0] ? err.msg : strerror(errno));
 		return 1;

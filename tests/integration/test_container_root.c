@@ -24,6 +24,7 @@
 #include "core/cleanup.h"
 #include "core/clock.h"
 #include "core/file.h"
+#include "platform_test.h"
 #include "platforms/image.h"
 #include "platforms/platform.h"
 #include "platforms/state.h"
@@ -39,76 +40,13 @@ static char tmpdir[] = "/tmp/virtlab-ctest-XXXXXX";
 static char statedir[] = "/dev/shm/virtlab-ctest-state-XXXXXX";
 static const struct vl_platform *platform;
 
-struct tguest {
-	struct vl_guest *g;
-	int lock;
-};
-static struct tguest main_guest = {NULL, -1};
-
-static double ms_since(uint64_t t0)
-{
-	return vl_seconds_since(t0) * 1e3;
-}
-
-static void check(int rc, const vl_error *err)
-{
-	if (rc < 0)
-		fail_msg("%s", err->msg);
-}
-
-static void guest_new(const char *name, struct tguest *t)
-{
-	struct vl_guest_spec spec = {0};
-	vl_error err = {0};
-
-	snprintf(spec.name, sizeof(spec.name), "%s", name);
-	check(vl_state_lock(name, true, &t->lock, &err), &err);
-	check(vl_guest_new(platform, &spec, &t->g, &err), &err);
-}
-
-static void guest_free(struct tguest *t)
-{
-	vl_error err = {0};
-
-	if (!t->g)
-		return;
-	check(platform->destroy(t->g, &err), &err);
-	check(vl_state_remove(t->g->spec.name, &err), &err);
-	vl_guest_free(t->g);
-	vl_state_unlock(t->lock);
-	t->g = NULL;
-	t->lock = -1;
-}
-
-static struct vl_agent_client *client(struct vl_guest *g)
-{
-	struct vl_agent_client *c = NULL;
-	vl_error err = {0};
-	int fd;
-
-	check(platform->open_channel(g, &fd, &err), &err);
-	check(vl_agent_client_new(fd, &c, &err), &err);
-	return c;
-}
-
-static struct vl_cgroup *guest_cgroup(struct vl_guest *g)
-{
-	struct vl_cgroup_host host;
-	struct vl_cgroup *cg = NULL;
-	char name[128];
-	vl_error err = {0};
-
-	snprintf(name, sizeof(name), "virtlab/%s", g->spec.name);
-	check(vl_cgroup_detect(&host, &err), &err);
-	check(vl_cgroup_open(&host, name, &cg, &err), &err);
-	return cg;
-}
+static struct vl_test_guest main_guest = VL_TEST_GUEST_INIT;
 
 static void entitle(struct vl_guest *g, const struct vl_entitlement *e)
 {
 	vl_error err = {0};
 
-	check(platform->apply_entitlement(g, e, &err), &err);
+	vl_test_check(platform->apply_entitlement(g, e, &err), &err);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -128,11 +66,11 @@ static void test_provision(void **state)
 
 	(void)state;
 	t0 = vl_now_ns();
-	check(vl_image_golden("busybox", &first, &err), &err);
-	first_ms = ms_since(t0);
+	vl_test_check(vl_image_golden("busybox", &first, &err), &err);
+	first_ms = vl_test_ms_since(t0);
 	t0 = vl_now_ns();
-	check(vl_image_golden("busybox", &cached, &err), &err);
-	cached_ms = ms_since(t0);
+	vl_test_check(vl_image_golden("busybox", &cached, &err), &err);
+	cached_ms = vl_test_ms_since(t0);
 	printf("# provision busybox image: first %.1f ms, cached %.1f ms\n", first_ms, cached_ms);
 	assert_false(first.from_cache);
 	assert_true(cached.from_cache);
@@ -148,30 +86,10 @@ static void test_provision(void **state)
 	assert_true(cached_ms <= 50.0);
 }
 
-/* Runs sh -c SCRIPT in the guest through the agent's exec op; returns its
- * stdout (owned by *result) and exit status. */
-static const char *sh_in(struct vl_guest *g, const char *script, double timeout_s, json_t **result,
-                         int *status)
-{
-	struct vl_agent_client *c = client(g);
-	json_t *args =
-	        json_pack("{s:[s,s,s], s:f}", "argv", "sh", "-c", script, "timeout", timeout_s);
-	vl_error err = {0};
-	int rc = vl_agent_call(c, "exec", args, timeout_s + 10, result, &err);
-
-	json_decref(args);
-	vl_agent_client_free(c);
-	check(rc, &err);
-	*status = (int)json_integer_value(json_object_get(*result, "exit_status"));
-	return json_string_value(json_object_get(*result, "stdout"));
-}
-
 static void test_start_isolation(void **state)
 {
 	struct vl_guest *g;
-	struct vl_agent_client *c;
 	struct vl_footprint fp;
-	cleanup_json json_t *facts = NULL;
 	cleanup_free char *mounts = NULL;
 	cleanup_free char *netdev = NULL;
 	char path[64], upper_opt[PATH_MAX + 16];
@@ -181,25 +99,21 @@ static void test_start_isolation(void **state)
 	pid_t pid;
 
 	(void)state;
-	guest_new(MAIN, &main_guest);
+	vl_test_guest_new(platform, MAIN, &main_guest);
 	g = main_guest.g;
 	t0 = vl_now_ns();
-	check(platform->provision(g, &err), &err);
-	printf("# provision guest (image cached + overlay): %.2f ms\n", ms_since(t0));
+	vl_test_check(platform->provision(g, &err), &err);
+	printf("# provision guest (image cached + overlay): %.2f ms\n", vl_test_ms_since(t0));
 	t0 = vl_now_ns();
-	check(platform->start(g, &err), &err);
-	printf("# start to agent hello: %.2f ms\n", ms_since(t0));
+	vl_test_check(platform->start(g, &err), &err);
+	printf("# start to agent hello: %.2f ms\n", vl_test_ms_since(t0));
 
-	c = client(g);
-	check(vl_agent_hello(c, 10.0, &facts, &err), &err);
-	vl_agent_client_free(c);
-	assert_int_equal(json_integer_value(json_object_get(facts, "pid")), 1);
-	assert_string_equal(json_string_value(json_object_get(facts, "hostname")), MAIN);
+	vl_test_hello(g, MAIN);
 
 	/* The guest's own mount table: its root is the overlay of its upper layer. */
 	pid = (pid_t)json_integer_value(json_object_get(g->record, "init_pid"));
 	snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int)pid);
-	check(vl_read_file(path, &mounts, &len, &err), &err);
+	vl_test_check(vl_read_file(path, &mounts, &len, &err), &err);
 	snprintf(upper_opt, sizeof(upper_opt), "upperdir=%s",
 	         json_string_value(json_object_get(g->record, "upper")));
 	assert_non_null(strstr(mounts, " / / "));
@@ -207,7 +121,7 @@ static void test_start_isolation(void **state)
 	assert_null(strstr(mounts, " /home "));
 	/* Its own network namespace: lo only. */
 	snprintf(path, sizeof(path), "/proc/%d/net/dev", (int)pid);
-	check(vl_read_file(path, &netdev, &len, &err), &err);
+	vl_test_check(vl_read_file(path, &netdev, &len, &err), &err);
 	for (char *save = NULL, *l = strtok_r(netdev, "\n", &save); l;
 	     l = strtok_r(NULL, "\n", &save))
 		if (strchr(l, ':')) {
@@ -220,11 +134,12 @@ static void test_start_isolation(void **state)
 	{
 		cleanup_json json_t *r = NULL;
 		int status;
-		const char *out = sh_in(g,
-		                        "cat /proc/1/comm; hostname; ls /sys/class/net; "
-		                        "grep ' / / ' /proc/self/mountinfo; "
-		                        "awk '{ print \"mount point\", $5 }' /proc/self/mountinfo",
-		                        10.0, &r, &status);
+		const char *out =
+		        vl_test_sh(g,
+		                   "cat /proc/1/comm; hostname; ls /sys/class/net; "
+		                   "grep ' / / ' /proc/self/mountinfo; "
+		                   "awk '{ print \"mount point\", $5 }' /proc/self/mountinfo",
+		                   10.0, &r, &status);
 		char want[128];
 		unsigned mounts = 0;
 
@@ -248,48 +163,24 @@ static void test_start_isolation(void **state)
 		       MAIN, mounts);
 	}
 
-	check(platform->footprint(g, &fp, &err), &err);
+	vl_test_check(platform->footprint(g, &fp, &err), &err);
 	printf("# idle footprint: cgroup memory %.1f MiB, RSS %.1f MiB, PSS %.1f MiB\n",
 	       fp.cgroup_memory_bytes / 1048576.0, fp.rss_bytes / 1048576.0,
 	       fp.pss_bytes / 1048576.0);
 	assert_true(fp.rss_bytes > 0);
 }
 
-static json_t *run(struct vl_guest *g, const char *workload, json_t *params)
-{
-	struct vl_agent_client *c = client(g);
-	json_t *result = NULL;
-	vl_error err = {0};
-	int rc = vl_agent_run(c, workload, params, 1, 0, 120.0, &result, &err);
-
-	vl_agent_client_free(c);
-	json_decref(params);
-	check(rc, &err);
-	return result;
-}
-
 static void test_workloads(void **state)
 {
-	const char *const names[] = {"cpu.primes", "disk.seq"};
-	json_t *params[] = {json_pack("{s:i, s:i}", "max_prime", 2000, "events", 200),
-	                    json_pack("{s:i, s:i}", "file_num", 1, "file_total_size", 4 << 20)};
-
 	(void)state;
-	for (size_t i = 0; i < 2; i++) {
-		cleanup_json json_t *r = run(main_guest.g, names[i], params[i]);
-		json_t *sample = json_array_get(json_object_get(r, "samples"), 0);
-
-		printf("# %s in the guest: %s\n", names[i],
-		       json_string_value(json_object_get(sample, "status")));
-		assert_string_equal(json_string_value(json_object_get(sample, "status")), "ok");
-	}
+	vl_test_workloads(main_guest.g);
 }
 
 /* Starts a stressor on its own connection (stressors end with their session). */
 static struct vl_agent_client *stress(struct vl_guest *g, const char *workload, json_t *params,
                                       unsigned *id, vl_error *err)
 {
-	struct vl_agent_client *c = client(g);
+	struct vl_agent_client *c = vl_test_client(g);
 	int rc = vl_agent_stress_start(c, workload, params, 10.0, id, err);
 
 	json_decref(params);
@@ -302,7 +193,7 @@ static struct vl_agent_client *stress(struct vl_guest *g, const char *workload, 
 
 static void test_cpu_max(void **state)
 {
-	struct vl_cgroup *cg = guest_cgroup(main_guest.g);
+	struct vl_cgroup *cg = vl_test_guest_cgroup(main_guest.g);
 	struct vl_cgroup_stats a, b;
 	struct vl_agent_client *c;
 	vl_error err = {0};
@@ -313,14 +204,14 @@ static void test_cpu_max(void **state)
 	(void)state;
 	entitle(main_guest.g, &(struct vl_entitlement){.cpu_max_pct = 20});
 	c = stress(main_guest.g, "stress.cpu", json_pack("{s:i}", "workers", 1), &id, &err);
-	check(c ? 0 : -1, &err);
+	vl_test_check(c ? 0 : -1, &err);
 	vl_sleep_ns(300000000ull, NULL); /* past the first period's burst */
-	check(vl_cgroup_read_stats(cg, &a, &err), &err);
+	vl_test_check(vl_cgroup_read_stats(cg, &a, &err), &err);
 	t0 = vl_now_ns();
 	vl_sleep_ns(1500000000ull, NULL);
-	check(vl_cgroup_read_stats(cg, &b, &err), &err);
+	vl_test_check(vl_cgroup_read_stats(cg, &b, &err), &err);
 	pct = (double)(b.cpu_usec - a.cpu_usec) / 1e4 / vl_seconds_since(t0);
-	check(vl_agent_stress_stop(c, id, 10.0, NULL, &err), &err);
+	vl_test_check(vl_agent_stress_stop(c, id, 10.0, NULL, &err), &err);
 	vl_agent_client_free(c);
 	vl_cgroup_free(cg);
 	entitle(main_guest.g, &(struct vl_entitlement){.cpu_max_pct = 1000});
@@ -340,14 +231,14 @@ static long oom_kills(struct vl_cgroup *cg)
 	assert_non_null(vl_cgroup_path(cg, VL_CGROUP_MEMORY, dir, sizeof(dir)));
 	snprintf(path, sizeof(path), "%s/%s", dir,
 	         vl_cgroup_version(cg) == VL_CGROUP_V1 ? "memory.oom_control" : "memory.events");
-	check(vl_read_file(path, &text, &len, &err), &err);
+	vl_test_check(vl_read_file(path, &text, &len, &err), &err);
 	k = strstr(text, "oom_kill ");
 	return k ? atol(k + strlen("oom_kill ")) : -1;
 }
 
 static void test_memory_oom(void **state)
 {
-	struct vl_cgroup *cg = guest_cgroup(main_guest.g);
+	struct vl_cgroup *cg = vl_test_guest_cgroup(main_guest.g);
 	struct vl_agent_client *c;
 	cleanup_json json_t *sample = NULL;
 	vl_error err = {0};
@@ -360,7 +251,7 @@ static void test_memory_oom(void **state)
 	entitle(main_guest.g, &(struct vl_entitlement){.memory_bytes = 48 << 20});
 	c = stress(main_guest.g, "stress.vm",
 	           json_pack("{s:i, s:f}", "vm_bytes", 256 << 20, "duration", 3.0), &id, &err);
-	check(c ? 0 : -1, &err);
+	vl_test_check(c ? 0 : -1, &err);
 	for (int i = 0; i < 50 && oom_kills(cg) == before; i++)
 		vl_sleep_ns(100000000ull, NULL);
 	after = oom_kills(cg);
@@ -371,9 +262,7 @@ static void test_memory_oom(void **state)
 	vl_cgroup_free(cg);
 	assert_true(after > before);
 	/* Only inside: the agent (PID 1) and the host go on. */
-	c = client(main_guest.g);
-	check(vl_agent_hello(c, 10.0, NULL, &err), &err);
-	vl_agent_client_free(c);
+	vl_test_hello(main_guest.g, NULL);
 	entitle(main_guest.g, &(struct vl_entitlement){.memory_bytes = 1ull << 30});
 }
 
@@ -388,14 +277,14 @@ static long pids_refused(struct vl_cgroup *cg)
 
 	assert_non_null(vl_cgroup_path(cg, VL_CGROUP_PIDS, dir, sizeof(dir)));
 	snprintf(path, sizeof(path), "%s/pids.events", dir);
-	check(vl_read_file(path, &text, &len, &err), &err);
+	vl_test_check(vl_read_file(path, &text, &len, &err), &err);
 	k = strstr(text, "max ");
 	return k ? atol(k + strlen("max ")) : -1;
 }
 
 static void test_pids(void **state)
 {
-	struct vl_cgroup *cg = guest_cgroup(main_guest.g);
+	struct vl_cgroup *cg = vl_test_guest_cgroup(main_guest.g);
 	struct vl_cgroup_stats st;
 	struct vl_agent_client *c;
 	cleanup_json json_t *sample = NULL;
@@ -412,7 +301,7 @@ static void test_pids(void **state)
 	           json_pack("{s:i, s:f}", "workers", 200, "duration", 1.0), &id, &err);
 	if (c) {
 		for (int i = 0; i < 10; i++) {
-			check(vl_cgroup_read_stats(cg, &st, &err), &err);
+			vl_test_check(vl_cgroup_read_stats(cg, &st, &err), &err);
 			peak = st.pids_current > peak ? st.pids_current : peak;
 			vl_sleep_ns(50000000ull, NULL);
 		}
@@ -436,27 +325,23 @@ static void test_pids(void **state)
  * timeout kills it, and the guest goes on. */
 static void test_fork_bomb(void **state)
 {
-	struct vl_cgroup *cg = guest_cgroup(main_guest.g);
+	struct vl_cgroup *cg = vl_test_guest_cgroup(main_guest.g);
 	cleanup_json json_t *r = NULL;
 	long refused = pids_refused(cg);
-	struct vl_agent_client *c;
-	vl_error err = {0};
 	int status;
 
 	(void)state;
 	entitle(main_guest.g, &(struct vl_entitlement){.pids_max = 32});
 	/* The shell then spins without forking, so that the bomb runs until
 	 * the timeout rather than dying with the shell. */
-	sh_in(main_guest.g,
-	      "b() { b | b & }; b; i=0; while [ $i -lt 10000000 ]; do i=$((i+1)); done", 2.0, &r,
-	      &status);
+	vl_test_sh(main_guest.g,
+	           "b() { b | b & }; b; i=0; while [ $i -lt 10000000 ]; do i=$((i+1)); done", 2.0,
+	           &r, &status);
 	refused = pids_refused(cg) - refused;
 	printf("# pids 32 vs a shell fork bomb: %ld forks refused, timed out %s\n", refused,
 	       json_is_true(json_object_get(r, "timed_out")) ? "yes" : "no");
 	assert_true(refused > 0);
-	c = client(main_guest.g);
-	check(vl_agent_hello(c, 10.0, NULL, &err), &err);
-	vl_agent_client_free(c);
+	vl_test_hello(main_guest.g, NULL);
 	vl_cgroup_free(cg);
 	entitle(main_guest.g, &(struct vl_entitlement){.pids_max = 1024});
 }
@@ -475,7 +360,7 @@ static void data_disk(char *buf, size_t size)
 	if (access(path, F_OK) == 0) {
 		snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/../dev", major(st.st_dev),
 		         minor(st.st_dev));
-		check(vl_read_line(path, line, sizeof(line), &err), &err);
+		vl_test_check(vl_read_line(path, line, sizeof(line), &err), &err);
 		snprintf(buf, size, "%s", line);
 		return;
 	}
@@ -494,10 +379,10 @@ static void test_io_throttle(void **state)
 	(void)state;
 	data_disk(e.io_device, sizeof(e.io_device));
 	entitle(main_guest.g, &e);
-	r = run(main_guest.g, "disk.seq",
-	        json_pack("{s:s, s:b, s:i, s:i, s:i, s:i}", "mode", "seqwr", "direct", 1,
-	                  "file_num", 1, "file_total_size", 16 << 20, "block", 1 << 20, "events",
-	                  16));
+	r = vl_test_run(main_guest.g, "disk.seq",
+	                json_pack("{s:s, s:b, s:i, s:i, s:i, s:i}", "mode", "seqwr", "direct", 1,
+	                          "file_num", 1, "file_total_size", 16 << 20, "block", 1 << 20,
+	                          "events", 16));
 	sample = json_array_get(json_object_get(r, "samples"), 0);
 	assert_string_equal(json_string_value(json_object_get(sample, "status")), "ok");
 	mbps = json_number_value(json_object_get(json_object_get(sample, "metrics"), "mibps")) *
@@ -511,7 +396,7 @@ static void test_io_throttle(void **state)
 /* Each entitlement field lands in its cgroup file (v1 hosts: read back). */
 static void test_entitlement_knobs(void **state)
 {
-	struct vl_cgroup *cg = guest_cgroup(main_guest.g);
+	struct vl_cgroup *cg = vl_test_guest_cgroup(main_guest.g);
 	struct vl_cgroup_host host;
 	struct vl_entitlement e = {.cpu_weight = 500, .cpuset = "0", .mems = "0"};
 	const struct {
@@ -527,7 +412,7 @@ static void test_entitlement_knobs(void **state)
 	vl_error err = {0};
 
 	(void)state;
-	check(vl_cgroup_detect(&host, &err), &err);
+	vl_test_check(vl_cgroup_detect(&host, &err), &err);
 	if (vl_cgroup_version(cg) != VL_CGROUP_V1) {
 		vl_cgroup_free(cg);
 		skip();
@@ -541,7 +426,7 @@ static void test_entitlement_knobs(void **state)
 			continue;
 		assert_non_null(vl_cgroup_path(cg, knobs[i].c, dir, sizeof(dir)));
 		snprintf(path, sizeof(path), "%s/%s", dir, knobs[i].file);
-		check(vl_read_line(path, line, sizeof(line), &err), &err);
+		vl_test_check(vl_read_line(path, line, sizeof(line), &err), &err);
 		assert_string_equal(line, knobs[i].want);
 	}
 	vl_cgroup_free(cg);
@@ -551,7 +436,6 @@ static void test_reboot(void **state)
 {
 	struct vl_guest *g = main_guest.g;
 	json_int_t before = json_integer_value(json_object_get(g->record, "init_pid"));
-	struct vl_agent_client *c;
 	vl_error err = {0};
 	uint64_t t0;
 	cleanup_json json_t *r1 = NULL;
@@ -559,58 +443,50 @@ static void test_reboot(void **state)
 	int status;
 
 	(void)state;
-	sh_in(g, "echo kept > /root/marker", 10.0, &r1, &status);
+	vl_test_sh(g, "echo kept > /root/marker", 10.0, &r1, &status);
 	assert_int_equal(status, 0);
 	t0 = vl_now_ns();
-	check(platform->reboot(g, &err), &err);
-	printf("# reboot (stop + start to hello): %.2f ms\n", ms_since(t0));
+	vl_test_check(platform->reboot(g, &err), &err);
+	printf("# reboot (stop + start to hello): %.2f ms\n", vl_test_ms_since(t0));
 	assert_int_not_equal(json_integer_value(json_object_get(g->record, "init_pid")), before);
-	c = client(g);
-	check(vl_agent_hello(c, 10.0, NULL, &err), &err);
-	vl_agent_client_free(c);
-	assert_string_equal(sh_in(g, "cat /root/marker", 10.0, &r2, &status), "kept\n");
+	vl_test_hello(g, NULL);
+	assert_string_equal(vl_test_sh(g, "cat /root/marker", 10.0, &r2, &status), "kept\n");
 }
 
 static void test_clone(void **state)
 {
-	struct tguest clones[CLONES], full;
+	struct vl_test_guest clones[CLONES], full;
 	double ms[CLONES];
-	struct vl_agent_client *c;
-	cleanup_json json_t *facts = NULL;
 	vl_error err = {0};
 	char name[VL_NAME_MAX];
 	uint64_t t0;
 
 	(void)state;
 	t0 = vl_now_ns();
-	check(platform->stop(main_guest.g, &err), &err);
-	printf("# stop: %.2f ms\n", ms_since(t0));
+	vl_test_check(platform->stop(main_guest.g, &err), &err);
+	printf("# stop: %.2f ms\n", vl_test_ms_since(t0));
 	for (int i = 0; i < CLONES; i++) {
 		snprintf(name, sizeof(name), "virtlab-ct-clone%d", i);
-		guest_new(name, &clones[i]);
+		vl_test_guest_new(platform, name, &clones[i]);
 		t0 = vl_now_ns();
-		check(platform->clone(main_guest.g, clones[i].g, false, &err), &err);
-		ms[i] = ms_since(t0);
+		vl_test_check(platform->clone(main_guest.g, clones[i].g, false, &err), &err);
+		ms[i] = vl_test_ms_since(t0);
 	}
 	qsort(ms, CLONES, sizeof(ms[0]), cmp_double);
 	printf("# overlay clone: median %.2f ms of %d (min %.2f, max %.2f)\n",
 	       (ms[CLONES / 2 - 1] + ms[CLONES / 2]) / 2, CLONES, ms[0], ms[CLONES - 1]);
-	check(platform->start(clones[0].g, &err), &err);
-	c = client(clones[0].g);
-	check(vl_agent_hello(c, 10.0, &facts, &err), &err);
-	vl_agent_client_free(c);
-	assert_string_equal(json_string_value(json_object_get(facts, "hostname")),
-	                    "virtlab-ct-clone0");
+	vl_test_check(platform->start(clones[0].g, &err), &err);
+	vl_test_hello(clones[0].g, "virtlab-ct-clone0");
 
-	guest_new("virtlab-ct-full", &full);
+	vl_test_guest_new(platform, "virtlab-ct-full", &full);
 	t0 = vl_now_ns();
-	check(platform->clone(clones[1].g, full.g, true, &err), &err);
-	printf("# full copy clone: %.2f ms\n", ms_since(t0));
-	check(platform->start(full.g, &err), &err);
-	check(platform->stop(full.g, &err), &err);
-	guest_free(&full);
+	vl_test_check(platform->clone(clones[1].g, full.g, true, &err), &err);
+	printf("# full copy clone: %.2f ms\n", vl_test_ms_since(t0));
+	vl_test_check(platform->start(full.g, &err), &err);
+	vl_test_check(platform->stop(full.g, &err), &err);
+	vl_test_guest_free(&full);
 	for (int i = 0; i < CLONES; i++)
-		guest_free(&clones[i]);
+		vl_test_guest_free(&clones[i]);
 	assert_true((ms[CLONES / 2 - 1] + ms[CLONES / 2]) / 2 <= 20.0);
 }
 
@@ -620,14 +496,14 @@ static void test_clone(void **state)
 static void test_start_failure_releases(void **state)
 {
 	const char *const inits[] = {NULL, "/bin/true"};
-	struct tguest broken;
+	struct vl_test_guest broken;
 	char path[PATH_MAX];
 	struct stat st;
 	vl_error err = {0};
 
 	(void)state;
-	guest_new("virtlab-ct-broken", &broken);
-	check(platform->clone(main_guest.g, broken.g, true, &err), &err);
+	vl_test_guest_new(platform, "virtlab-ct-broken", &broken);
+	vl_test_check(platform->clone(main_guest.g, broken.g, true, &err), &err);
 	snprintf(path, sizeof(path), "%s/virtlab-agent",
 	         json_string_value(json_object_get(broken.g->record, "root")));
 	for (size_t i = 0; i < 2; i++) {
@@ -638,15 +514,15 @@ static void test_start_failure_releases(void **state)
 		if (inits[i])
 			assert_int_equal(symlink(inits[i], path), 0);
 		assert_int_equal(platform->start(broken.g, &err), -1);
-		printf("# start without a working agent fails in %.1f ms: %s\n", ms_since(t0),
-		       err.msg);
+		printf("# start without a working agent fails in %.1f ms: %s\n",
+		       vl_test_ms_since(t0), err.msg);
 		vl_error_clear(&err);
 		assert_null(json_object_get(broken.g->record, "init_pid"));
 		assert_int_not_equal(stat("/sys/fs/cgroup/pids/virtlab/virtlab-ct-broken", &st), 0);
-		check(vl_state_read("virtlab-ct-broken", &doc, &err), &err);
+		vl_test_check(vl_state_read("virtlab-ct-broken", &doc, &err), &err);
 		assert_int_equal(json_array_size(json_object_get(doc, "resources")), 1);
 	}
-	guest_free(&broken);
+	vl_test_guest_free(&broken);
 }
 
 /* A virtlab killed (SIGKILL) anywhere in a start leaves nothing that a start
@@ -655,7 +531,7 @@ static void test_start_failure_releases(void **state)
 static void test_killed_start(void **state)
 {
 	const unsigned delays_ms[] = {2, 5, 10, 15, 20, 30, 45};
-	struct tguest t;
+	struct vl_test_guest t;
 	vl_error err = {0};
 	struct stat st;
 
@@ -664,9 +540,9 @@ static void test_killed_start(void **state)
 		struct vl_guest *g = NULL;
 		pid_t child;
 
-		guest_new("virtlab-ct-k9", &t);
-		check(platform->provision(t.g, &err), &err);
-		check(vl_state_save(t.g, "provisioned", &err), &err);
+		vl_test_guest_new(platform, "virtlab-ct-k9", &t);
+		vl_test_check(platform->provision(t.g, &err), &err);
+		vl_test_check(vl_state_save(t.g, "provisioned", &err), &err);
 		vl_guest_free(t.g);
 		vl_state_unlock(t.lock);
 		child = fork();
@@ -682,24 +558,24 @@ static void test_killed_start(void **state)
 		vl_sleep_ns(delays_ms[i] * 1000000ull, NULL);
 		kill(child, SIGKILL);
 		waitpid(child, NULL, 0);
-		check(vl_state_lock("virtlab-ct-k9", true, &t.lock, &err), &err);
-		check(vl_state_load("virtlab-ct-k9", &g, &err), &err);
+		vl_test_check(vl_state_lock("virtlab-ct-k9", true, &t.lock, &err), &err);
+		vl_test_check(vl_state_load("virtlab-ct-k9", &g, &err), &err);
 		t.g = g;
 		/* Whatever the killed start left, the next start works. */
-		check(platform->start(g, &err), &err);
+		vl_test_check(platform->start(g, &err), &err);
 		{
 			cleanup_json json_t *doc = NULL;
 			size_t j, processes = 0;
 			json_t *r;
 
-			check(vl_state_read("virtlab-ct-k9", &doc, &err), &err);
+			vl_test_check(vl_state_read("virtlab-ct-k9", &doc, &err), &err);
 			json_array_foreach(json_object_get(doc, "resources"), j, r) processes +=
 			        strcmp(json_string_value(json_object_get(r, "kind")),
 			               VL_RES_PROCESS) == 0;
 			/* The new init only: the killed start's entry is gone. */
 			assert_int_equal(processes, 1);
 		}
-		guest_free(&t);
+		vl_test_guest_free(&t);
 		assert_int_not_equal(stat("/sys/fs/cgroup/pids/virtlab/virtlab-ct-k9", &st), 0);
 		assert_int_not_equal(stat("/sys/fs/cgroup/memory/virtlab/virtlab-ct-k9", &st), 0);
 	}
@@ -722,8 +598,8 @@ static void test_no_leftovers(void **state)
 
 	(void)state;
 	assert_int_equal(pid, 0);
-	guest_free(&main_guest);
-	check(vl_read_file("/proc/self/mountinfo", &mounts, &len, &err), &err);
+	vl_test_guest_free(&main_guest);
+	vl_test_check(vl_read_file("/proc/self/mountinfo", &mounts, &len, &err), &err);
 	assert_null(strstr(mounts, tmpdir));
 	assert_non_null(cgroups);
 	while ((d = readdir(cgroups))) {
@@ -770,29 +646,6 @@ static int teardown(void **state)
 	return vl_rootfs_remove(tmpdir, &err);
 }
 
-static const char *missing(void)
-{
-	static char why[PATH_MAX + 64];
-	struct vl_probe probe;
-	vl_error err = {0};
-	char agent[PATH_MAX];
-
-	if (geteuid() != 0)
-		return "needs root";
-	if (access("/bin/busybox", X_OK) < 0)
-		return "needs /bin/busybox (apt-get install busybox-static)";
-	platform->probe(&probe);
-	if (!probe.usable) {
-		snprintf(why, sizeof(why), "container platform unusable: %s", probe.reason);
-		return why;
-	}
-	if (vl_image_agent_path(agent, sizeof(agent), &err) < 0) {
-		snprintf(why, sizeof(why), "%s", err.msg);
-		return why;
-	}
-	return NULL;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -811,27 +664,7 @@ int main(void)
 	        cmocka_unit_test(test_killed_start),
 	        cmocka_unit_test(test_no_leftovers),
 	};
-	char path[PATH_MAX];
-	const char *why;
 
-	platform = vl_platform_find("container");
-	if (!platform) {
-		printf("container platform not registered\n");
-		return 1;
-	}
-	why = missing();
-	if (why) {
-		printf("SKIP: %s\n", why);
-		return 77;
-	}
-	if (!mkdtemp(tmpdir))
-		return 1;
-	if (!mkdtemp(statedir)) {
-		snprintf(statedir, sizeof(statedir), "%s/state", tmpdir);
-		assert_int_equal(mkdir(statedir, 0700), 0);
-	}
-	setenv("VIRTLAB_STATE", statedir, 1);
-	snprintf(path, sizeof(path), "%s/data", tmpdir);
-	setenv("VIRTLAB_DATA", path, 1);
+	platform = vl_test_platform_setup("container", tmpdir, statedir);
 	return cmocka_run_group_tests(tests, NULL, teardown);
 }

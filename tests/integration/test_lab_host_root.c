@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "core/cleanup.h"
 #include "core/command.h"
 #include "core/file.h"
@@ -25,22 +26,6 @@
 
 static int failures;
 static char root[] = "/tmp/virtlab-labhost-test-XXXXXX";
-
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                       \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-			failures++;                                                                \
-		}                                                                                  \
-	} while (0)
-
-static int skip(const char *why)
-{
-	printf("SKIP: %s\n", why);
-	return 77;
-}
 
 static int cli(const char *virtlab, const char *op, const char *extra)
 {
@@ -151,14 +136,14 @@ int main(int argc, char **argv)
 	if (argc != 3)
 		return fprintf(stderr, "usage: test_lab_host_root VIRTLAB STATIC_AGENT\n"), 2;
 	if (geteuid() != 0)
-		return skip("needs root (qemu's cgroup, the lab's state)");
+		return vl_test_skip("needs root (qemu's cgroup, the lab's state)");
 	if (!vl_find_program("qemu-system-x86_64", path, sizeof(path)) ||
 	    !vl_find_program("qemu-img", path, sizeof(path)))
-		return skip("needs qemu-system-x86 and qemu-utils");
+		return vl_test_skip("needs qemu-system-x86 and qemu-utils");
 	if (vl_qemu_find_kernel(&k, &err) < 0)
-		return skip(err.msg);
+		return vl_test_skip(err.msg);
 	if (access(argv[2], X_OK) < 0)
-		return skip("needs the static agent (sanitized builds have none)");
+		return vl_test_skip("needs the static agent (sanitized builds have none)");
 	if (!mkdtemp(root))
 		return perror("mkdtemp"), 1;
 	snprintf(state, sizeof(state), "%s/state", root);

@@ -26,6 +26,7 @@
 #include "core/clock.h"
 #include "core/file.h"
 #include "escape_checks.h"
+#include "platform_test.h"
 #include "platforms/cleanup.h"
 #include "platforms/image.h"
 #include "platforms/platform.h"
@@ -45,111 +46,7 @@ static const struct vl_platform *platform;
  * makes them when a container has no pivot of its own. */
 static unsigned pivots_before;
 
-struct tguest {
-	struct vl_guest *g;
-	int lock;
-};
-static struct tguest main_guest = {NULL, -1};
-
-static double ms_since(uint64_t t0)
-{
-	return vl_seconds_since(t0) * 1e3;
-}
-
-static void check(int rc, const vl_error *err)
-{
-	if (rc < 0)
-		fail_msg("%s", err->msg);
-}
-
-static void guest_new(const char *name, struct tguest *t)
-{
-	struct vl_guest_spec spec = {0};
-	vl_error err = {0};
-
-	snprintf(spec.name, sizeof(spec.name), "%s", name);
-	check(vl_state_lock(name, true, &t->lock, &err), &err);
-	check(vl_guest_new(platform, &spec, &t->g, &err), &err);
-}
-
-static void guest_free(struct tguest *t)
-{
-	vl_error err = {0};
-
-	if (!t->g)
-		return;
-	check(platform->destroy(t->g, &err), &err);
-	/* destroy released and untracked everything it tracked. */
-	{
-		cleanup_json json_t *doc = NULL;
-
-		if (vl_state_read(t->g->spec.name, &doc, &err) == 0)
-			assert_int_equal(json_array_size(json_object_get(doc, "resources")), 0);
-	}
-	check(vl_state_remove(t->g->spec.name, &err), &err);
-	vl_guest_free(t->g);
-	vl_state_unlock(t->lock);
-	t->g = NULL;
-	t->lock = -1;
-}
-
-static struct vl_agent_client *client(struct vl_guest *g)
-{
-	struct vl_agent_client *c = NULL;
-	vl_error err = {0};
-	int fd;
-
-	check(platform->open_channel(g, &fd, &err), &err);
-	check(vl_agent_client_new(fd, &c, &err), &err);
-	return c;
-}
-
-static void hello(struct vl_guest *g, const char *hostname)
-{
-	struct vl_agent_client *c = client(g);
-	cleanup_json json_t *facts = NULL;
-	vl_error err = {0};
-
-	check(vl_agent_hello(c, 10.0, &facts, &err), &err);
-	vl_agent_client_free(c);
-	assert_int_equal(json_integer_value(json_object_get(facts, "pid")), 1);
-	assert_string_equal(json_string_value(json_object_get(facts, "hostname")), hostname);
-}
-
-static const char *sh_in(struct vl_guest *g, const char *script, json_t **result, int *status)
-{
-	struct vl_agent_client *c = client(g);
-	json_t *args = json_pack("{s:[s,s,s], s:f}", "argv", "sh", "-c", script, "timeout", 10.0);
-	vl_error err = {0};
-	int rc = vl_agent_call(c, "exec", args, 20.0, result, &err);
-
-	json_decref(args);
-	vl_agent_client_free(c);
-	check(rc, &err);
-	*status = (int)json_integer_value(json_object_get(*result, "exit_status"));
-	return json_string_value(json_object_get(*result, "stdout"));
-}
-
-static json_t *run(struct vl_guest *g, const char *workload, json_t *params)
-{
-	struct vl_agent_client *c = client(g);
-	json_t *result = NULL;
-	vl_error err = {0};
-	int rc = vl_agent_run(c, workload, params, 1, 0, 120.0, &result, &err);
-
-	vl_agent_client_free(c);
-	json_decref(params);
-	check(rc, &err);
-	return result;
-}
-
-static json_t *first_sample(json_t *r)
-{
-	json_t *sample = json_array_get(json_object_get(r, "samples"), 0);
-
-	assert_string_equal(json_string_value(json_object_get(sample, "status")), "ok");
-	return sample;
-}
+static struct vl_test_guest main_guest = VL_TEST_GUEST_INIT;
 
 /* Whether LXC has the container: its configuration file (what LXC's
  * is_defined looks for) or its lock file under LXC's run directory. Asked
@@ -211,7 +108,7 @@ static bool mounted_under(const char *dir)
 	vl_error err = {0};
 	size_t len;
 
-	check(vl_read_file("/proc/self/mountinfo", &mounts, &len, &err), &err);
+	vl_test_check(vl_read_file("/proc/self/mountinfo", &mounts, &len, &err), &err);
 	return strstr(mounts, dir) != NULL;
 }
 
@@ -250,11 +147,11 @@ static void test_create_start(void **state)
 	int status;
 
 	(void)state;
-	guest_new(MAIN, &main_guest);
+	vl_test_guest_new(platform, MAIN, &main_guest);
 	g = main_guest.g;
 	t0 = vl_now_ns();
-	check(platform->provision(g, &err), &err);
-	printf("# provision (golden image build + LXC config): %.1f ms\n", ms_since(t0));
+	vl_test_check(platform->provision(g, &err), &err);
+	printf("# provision (golden image build + LXC config): %.1f ms\n", vl_test_ms_since(t0));
 	{
 		char config[PATH_MAX];
 		struct stat st;
@@ -263,13 +160,13 @@ static void test_create_start(void **state)
 		assert_int_equal(stat(config, &st), 0);
 	}
 	t0 = vl_now_ns();
-	check(platform->start(g, &err), &err);
-	printf("# start to agent hello: %.1f ms\n", ms_since(t0));
-	hello(g, MAIN);
-	out = sh_in(g, "cat /proc/1/comm; hostname; ls /sys/class/net", &r, &status);
+	vl_test_check(platform->start(g, &err), &err);
+	printf("# start to agent hello: %.1f ms\n", vl_test_ms_since(t0));
+	vl_test_hello(g, MAIN);
+	out = vl_test_sh(g, "cat /proc/1/comm; hostname; ls /sys/class/net", 10.0, &r, &status);
 	assert_int_equal(status, 0);
 	assert_string_equal(out, "virtlab-agent\n" MAIN "\nlo\n");
-	check(platform->footprint(g, &fp, &err), &err);
+	vl_test_check(platform->footprint(g, &fp, &err), &err);
 	printf("# idle footprint (init + LXC monitor): cgroup memory %.1f MiB, RSS %.1f MiB, "
 	       "PSS %.1f MiB\n",
 	       fp.cgroup_memory_bytes / 1048576.0, fp.rss_bytes / 1048576.0,
@@ -279,17 +176,8 @@ static void test_create_start(void **state)
 
 static void test_workloads(void **state)
 {
-	const char *const names[] = {"cpu.primes", "disk.seq"};
-	json_t *params[] = {json_pack("{s:i, s:i}", "max_prime", 2000, "events", 200),
-	                    json_pack("{s:i, s:i}", "file_num", 1, "file_total_size", 4 << 20)};
-
 	(void)state;
-	for (size_t i = 0; i < 2; i++) {
-		cleanup_json json_t *r = run(main_guest.g, names[i], params[i]);
-
-		first_sample(r);
-		printf("# %s in the LXC guest: ok\n", names[i]);
-	}
+	vl_test_workloads(main_guest.g);
 }
 
 /* The share of one CPU a spinning shell gets, from inside: busybox time's
@@ -297,22 +185,14 @@ static void test_workloads(void **state)
 static double cpu_share(struct vl_guest *g, unsigned loops)
 {
 	cleanup_json json_t *r = NULL;
-	struct vl_agent_client *c = client(g);
 	char script[256];
-	json_t *args;
-	vl_error err = {0};
 	double real = 0, user = 0, sys = 0;
 	const char *out;
-	int rc;
+	int status;
 
 	snprintf(script, sizeof(script),
 	         "time -p sh -c 'i=0; while [ $i -lt %u ]; do i=$((i+1)); done' 2>&1", loops);
-	args = json_pack("{s:[s,s,s], s:f}", "argv", "sh", "-c", script, "timeout", 60.0);
-	rc = vl_agent_call(c, "exec", args, 70.0, &r, &err);
-	json_decref(args);
-	vl_agent_client_free(c);
-	check(rc, &err);
-	out = json_string_value(json_object_get(r, "stdout"));
+	out = vl_test_sh(g, script, 60.0, &r, &status);
 	assert_non_null(out);
 	if (sscanf(out, "real %lf\nuser %lf\nsys %lf", &real, &user, &sys) != 3 || real <= 0)
 		fail_msg("unexpected output of time: %s", out);
@@ -322,21 +202,17 @@ static double cpu_share(struct vl_guest *g, unsigned loops)
 /* How often the kernel throttled the guest's cgroup (cpu.stat, v1 and v2). */
 static long long nr_throttled(struct vl_guest *g)
 {
-	struct vl_cgroup_host host;
-	struct vl_cgroup *cg = NULL;
+	struct vl_cgroup *cg = vl_test_guest_cgroup(g);
 	cleanup_free char *text = NULL;
-	char name[128], dir[PATH_MAX], path[PATH_MAX + 16];
+	char dir[PATH_MAX], path[PATH_MAX + 16];
 	vl_error err = {0};
 	const char *p;
 	size_t len;
 
-	snprintf(name, sizeof(name), "virtlab/%s", g->spec.name);
-	check(vl_cgroup_detect(&host, &err), &err);
-	check(vl_cgroup_open(&host, name, &cg, &err), &err);
 	assert_non_null(vl_cgroup_path(cg, VL_CGROUP_CPU, dir, sizeof(dir)));
 	vl_cgroup_free(cg);
 	snprintf(path, sizeof(path), "%s/cpu.stat", dir);
-	check(vl_read_file(path, &text, &len, &err), &err);
+	vl_test_check(vl_read_file(path, &text, &len, &err), &err);
 	p = strstr(text, "nr_throttled ");
 	assert_non_null(p);
 	return atoll(p + strlen("nr_throttled "));
@@ -356,13 +232,15 @@ static void test_cpu_max(void **state)
 
 	(void)state;
 	free_share = cpu_share(g, loops);
-	check(platform->apply_entitlement(g, &(struct vl_entitlement){.cpu_max_pct = 20}, &err),
-	      &err);
+	vl_test_check(
+	        platform->apply_entitlement(g, &(struct vl_entitlement){.cpu_max_pct = 20}, &err),
+	        &err);
 	throttled = nr_throttled(g);
 	limited = cpu_share(g, loops);
 	throttled = nr_throttled(g) - throttled;
-	check(platform->apply_entitlement(g, &(struct vl_entitlement){.cpu_max_pct = 1000}, &err),
-	      &err);
+	vl_test_check(
+	        platform->apply_entitlement(g, &(struct vl_entitlement){.cpu_max_pct = 1000}, &err),
+	        &err);
 	printf("# cpu-max 20%% through set_cgroup_item: a spinning shell in the guest got "
 	       "%.1f%% of a CPU (%.1f%% without the policy); throttled %lld times\n",
 	       100 * limited, 100 * free_share, throttled);
@@ -378,30 +256,31 @@ static void test_reboot(void **state)
 	uint64_t t0 = vl_now_ns();
 
 	(void)state;
-	check(platform->reboot(g, &err), &err);
-	printf("# reboot to agent hello: %.1f ms\n", ms_since(t0));
+	vl_test_check(platform->reboot(g, &err), &err);
+	printf("# reboot to agent hello: %.1f ms\n", vl_test_ms_since(t0));
 	assert_true(rec(g, "init_pid") != before);
-	hello(g, MAIN);
+	vl_test_hello(g, MAIN);
 }
 
-static void clone_and_start(struct tguest *t, const char *name, bool full)
+static void clone_and_start(struct vl_test_guest *t, const char *name, bool full)
 {
 	vl_error err = {0};
 	uint64_t t0;
 
-	guest_new(name, t);
+	vl_test_guest_new(platform, name, t);
 	t0 = vl_now_ns();
-	check(platform->clone(main_guest.g, t->g, full, &err), &err);
-	printf("# %s clone: %.1f ms\n", full ? "full-copy" : "overlay snapshot", ms_since(t0));
-	check(platform->start(t->g, &err), &err);
-	hello(t->g, name);
+	vl_test_check(platform->clone(main_guest.g, t->g, full, &err), &err);
+	printf("# %s clone: %.1f ms\n", full ? "full-copy" : "overlay snapshot",
+	       vl_test_ms_since(t0));
+	vl_test_check(platform->start(t->g, &err), &err);
+	vl_test_hello(t->g, name);
 }
 
 /* A file the clone's source wrote is in both kinds of clone; one the
  * clone writes stays in the clone. */
 static void test_clone(void **state)
 {
-	struct tguest snap = {NULL, -1}, full = {NULL, -1};
+	struct vl_test_guest snap = VL_TEST_GUEST_INIT, full = VL_TEST_GUEST_INIT;
 	cleanup_json json_t *r1 = NULL;
 	cleanup_json json_t *r2 = NULL;
 	cleanup_json json_t *r3 = NULL;
@@ -409,19 +288,21 @@ static void test_clone(void **state)
 	int status;
 
 	(void)state;
-	sh_in(main_guest.g, "echo source > /root/virtlab-mark", &r1, &status);
+	vl_test_sh(main_guest.g, "echo source > /root/virtlab-mark", 10.0, &r1, &status);
 	assert_int_equal(status, 0);
 	/* A snapshot of a running guest, as virtlab's containers allow. */
 	clone_and_start(&snap, SNAP, false);
-	assert_string_equal(sh_in(snap.g, "cat /root/virtlab-mark; echo snap > /root/virtlab-mark",
-	                          &r2, &status),
+	assert_string_equal(vl_test_sh(snap.g,
+	                               "cat /root/virtlab-mark; echo snap > /root/virtlab-mark",
+	                               10.0, &r2, &status),
 	                    "source\n");
-	check(platform->stop(main_guest.g, &err), &err);
+	vl_test_check(platform->stop(main_guest.g, &err), &err);
 	clone_and_start(&full, FULL, true);
-	assert_string_equal(sh_in(full.g, "cat /root/virtlab-mark", &r3, &status), "source\n");
-	guest_free(&snap);
-	guest_free(&full);
-	check(platform->start(main_guest.g, &err), &err);
+	assert_string_equal(vl_test_sh(full.g, "cat /root/virtlab-mark", 10.0, &r3, &status),
+	                    "source\n");
+	vl_test_guest_free(&snap);
+	vl_test_guest_free(&full);
+	vl_test_check(platform->start(main_guest.g, &err), &err);
 }
 
 /* cp PROGRAM DST, executable. */
@@ -459,20 +340,20 @@ static void test_escapes(void **state)
 		skip();
 	}
 	snprintf(path, sizeof(path), "%s/channel/escape-checks", g->state_dir);
-	check(copy_program(program, path, &err), &err);
+	vl_test_check(copy_program(program, path, &err), &err);
 	snprintf(path, sizeof(path), "%s/channel" GUEST_MARKER, g->state_dir);
-	check(vl_write_file_atomic(path, "guest\n", 6, &err), &err);
+	vl_test_check(vl_write_file_atomic(path, "guest\n", 6, &err), &err);
 	snprintf(host_marker, sizeof(host_marker), "%s/virtlab-host-marker", tmpdir);
-	check(vl_write_file_atomic(host_marker, "host\n", 5, &err), &err);
+	vl_test_check(vl_write_file_atomic(host_marker, "host\n", 5, &err), &err);
 	snprintf(host_pid, sizeof(host_pid), "%d", (int)getpid());
-	c = client(g);
+	c = vl_test_client(g);
 	args = json_pack("{s:[s,s,s,s], s:f}", "argv", "/run/virtlab/escape-checks", host_pid,
 	                 "/run/virtlab" GUEST_MARKER, host_marker, "timeout", 20.0);
 	rc = vl_agent_call(c, "exec", args, 30.0, &r, &err);
 	json_decref(args);
 	vl_agent_client_free(c);
 	unlink(host_marker);
-	check(rc, &err);
+	vl_test_check(rc, &err);
 	rc = (int)json_integer_value(json_object_get(r, "exit_status"));
 	if (!json_is_integer(json_object_get(r, "exit_status")))
 		fail_msg("the escape checks died: %s", json_dumps(r, 0));
@@ -491,13 +372,13 @@ static void test_stop_destroy(void **state)
 	uint64_t t0 = vl_now_ns();
 
 	(void)state;
-	check(platform->stop(g, &err), &err);
-	printf("# stop: %.1f ms\n", ms_since(t0));
+	vl_test_check(platform->stop(g, &err), &err);
+	printf("# stop: %.1f ms\n", vl_test_ms_since(t0));
 	assert_false(process_alive(init, init_start));
 	assert_false(process_alive(mon, mon_start));
 	t0 = vl_now_ns();
-	guest_free(&main_guest);
-	printf("# destroy: %.1f ms\n", ms_since(t0));
+	vl_test_guest_free(&main_guest);
+	printf("# destroy: %.1f ms\n", vl_test_ms_since(t0));
 	assert_gone(MAIN, init, init_start, mon, mon_start);
 }
 
@@ -529,9 +410,9 @@ static void kill_and_clean(unsigned delay_ms)
 
 	assert_true(child >= 0);
 	if (child == 0) {
-		struct tguest t = {NULL, -1};
+		struct vl_test_guest t = VL_TEST_GUEST_INIT;
 
-		guest_new(KILLED, &t);
+		vl_test_guest_new(platform, KILLED, &t);
 		if (platform->provision(t.g, &err) < 0 || vl_state_save(t.g, "provisioned", &err) ||
 		    platform->start(t.g, &err) < 0 || vl_state_save(t.g, "running", &err) < 0)
 			_exit(1);
@@ -598,23 +479,6 @@ static int teardown(void **state)
 	return vl_remove_tree(tmpdir, &err);
 }
 
-static const char *missing(void)
-{
-	static char why[PATH_MAX + 64];
-	struct vl_probe probe;
-
-	if (geteuid() != 0)
-		return "needs root";
-	if (access("/bin/busybox", X_OK) < 0)
-		return "needs /bin/busybox (apt-get install busybox-static)";
-	platform->probe(&probe);
-	if (!probe.usable) {
-		snprintf(why, sizeof(why), "lxc platform unusable: %s", probe.reason);
-		return why;
-	}
-	return NULL;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -623,23 +487,7 @@ int main(void)
 	        cmocka_unit_test(test_clone),        cmocka_unit_test(test_escapes),
 	        cmocka_unit_test(test_stop_destroy), cmocka_unit_test(test_killed_virtlab),
 	};
-	char path[PATH_MAX];
-	const char *why;
 
-	platform = vl_platform_find("lxc");
-	if (!platform) {
-		printf("lxc platform not registered\n");
-		return 1;
-	}
-	why = missing();
-	if (why) {
-		printf("SKIP: %s\n", why);
-		return 77;
-	}
-	if (!mkdtemp(tmpdir) || !mkdtemp(statedir))
-		return 1;
-	setenv("VIRTLAB_STATE", statedir, 1);
-	snprintf(path, sizeof(path), "%s/data", tmpdir);
-	setenv("VIRTLAB_DATA", path, 1);
+	platform = vl_test_platform_setup("lxc", tmpdir, statedir);
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
