@@ -7,6 +7,7 @@
  * QEMU outlives the virtlab command that started it, so everything a later
  * command needs (pid, sockets, disk) is in g->record, and nothing lives in
  * g->priv. */
+#include "platforms/guest_files.h"
 #include "platforms/guest_net.h"
 #include "platforms/platform.h"
 #include "agent/client.h"
@@ -21,6 +22,7 @@
 #include "platforms/qemu_image.h"
 #include "platforms/qmp.h"
 #include "platforms/state.h"
+#include "platforms/vm_guest.h"
 #include "runtime/cgroup.h"
 #include "study/host_facts.h"
 
@@ -377,25 +379,9 @@ static void arg(struct argv_buf *a, const char *fmt, ...)
 	a->argv[++a->n] = NULL;
 }
 
-/* --cpus, else one vCPU per CPU of --cpuset, else the default. */
-static unsigned vcpu_count(const struct vl_guest_spec *spec)
-{
-	hwloc_bitmap_t set;
-	int n = 0;
-
-	if (spec->cpus)
-		return spec->cpus;
-	if (spec->cpuset[0] && (set = hwloc_bitmap_alloc())) {
-		if (hwloc_bitmap_list_sscanf(set, spec->cpuset) == 0)
-			n = hwloc_bitmap_weight(set);
-		hwloc_bitmap_free(set);
-	}
-	return n > 0 ? (unsigned)n : DEFAULT_CPUS;
-}
-
 static void build_argv(const struct vl_guest *g, bool kvm, struct argv_buf *a)
 {
-	unsigned cpus = vcpu_count(&g->spec);
+	unsigned cpus = vl_vm_vcpu_count(&g->spec, DEFAULT_CPUS);
 	uint64_t memory = g->spec.memory_bytes ? g->spec.memory_bytes : DEFAULT_MEMORY;
 	unsigned long long mib = (memory + (1 << 20) - 1) >> 20;
 	const char *tap = rec_str(g, "tap");
@@ -843,19 +829,9 @@ static int destroy(struct vl_guest *g, vl_error *err)
 static int open_channel(struct vl_guest *g, int *fd, vl_error *err)
 {
 	const char *path = rec_str(g, "agent_socket");
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	cleanup_close int s = -1;
-
 	if (!path || !running_pid(g))
 		return vl_error_set(err, "guest %s is not running", g->spec.name);
-	if (strlen(path) >= sizeof(addr.sun_path))
-		return vl_error_input(err, "agent socket path %s is too long", path);
-	strcpy(addr.sun_path, path);
-	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (s < 0 || connect(s, (struct sockaddr *)&addr, sizeof(addr)) < 0)
-		return vl_error_errno(err, errno, "connecting to the agent socket %s", path);
-	*fd = vl_steal_fd(s);
-	return 0;
+	return vl_guest_connect_path(path, fd, err);
 }
 
 static int apply_entitlement(struct vl_guest *g, const struct vl_entitlement *e, vl_error *err)
