@@ -23,24 +23,13 @@
 # Time it alone: flock /tmp/virtlab-measure.lock bench/qemu-boot.sh ...
 set -eu
 
-build=${1:-build}
-rounds=${2:-5}
-virtlab="$build/virtlab"
+. "$(dirname "$0")/lib.sh"
+bench_init qemu-boot.sh 5 5 cgroups "$@"
 marker="virtlab-plain-boot-up"
 name="virtlab-bench-boot"
-
-fail() {
-	echo "qemu-boot.sh: $*" >&2
-	exit 1
-}
-[ "$(id -u)" = 0 ] || fail "needs root (cgroups)"
-[ -x "$virtlab" ] || fail "no $virtlab: build first (meson setup $build && ninja -C $build)"
-[ -x "$build/virtlab-agent" ] || fail "no $build/virtlab-agent (static agent; no sanitizers)"
 command -v qemu-system-x86_64 >/dev/null || fail "no qemu-system-x86_64 (scripts/deps)"
 command -v jq >/dev/null || fail "no jq (apt-get install jq)"
 [ -x /bin/busybox ] || fail "no /bin/busybox (apt-get install busybox-static)"
-case "$rounds" in '' | *[!0-9]*) fail "ROUNDS must be a number, not '$rounds'" ;; esac
-[ "$rounds" -ge 5 ] || fail "ROUNDS must be at least 5 for a median"
 
 tmp=$(mktemp -d /tmp/virtlab-bench-boot.XXXXXX)
 export VIRTLAB_STATE="$tmp/state" VIRTLAB_DATA="$tmp/data" VIRTLAB_AGENT="$build/virtlab-agent"
@@ -52,7 +41,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", b - a }'; }
 
 "$virtlab" -q guest create "$name" --platform qemu --cpus 1 --memory 256M
@@ -131,16 +119,10 @@ while [ "$i" -le "$rounds" ]; do
 	i=$((i + 1))
 done
 
-summary() {
-	sort -n "$1" | awk '{v[NR] = $1}
-		END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		     printf "%.2f s [%.2f, %.2f]", m, v[1], v[NR]}'
-}
-median() { summary "$1" | cut -d' ' -f1; }
 echo "median [min, max] of $rounds rounds ($accel):"
-echo "  virtlab start to hello:      $(summary "$tmp/virtlab.txt")"
-echo "  plain boot to line:          $(summary "$tmp/plain.txt")"
-echo "  plain+opts boot to line:     $(summary "$tmp/plain+opts.txt")"
+echo "  virtlab start to hello:      $(summary "$tmp/virtlab.txt" s 2)"
+echo "  plain boot to line:          $(summary "$tmp/plain.txt" s 2)"
+echo "  plain+opts boot to line:     $(summary "$tmp/plain+opts.txt" s 2)"
 if awk -v v="$(median "$tmp/virtlab.txt")" -v p="$(median "$tmp/plain.txt")" \
 	'BEGIN { exit !(v <= p) }'; then
 	echo "virtlab's median is no slower than the plain boot's"

@@ -253,9 +253,7 @@ static bool kvm_usable(char *reason, size_t size)
 
 static void probe(struct vl_probe *out)
 {
-	struct vl_qemu_kernel k;
 	char path[PATH_MAX], why[200];
-	vl_error err = {0};
 
 	memset(out, 0, sizeof(*out));
 	if (!vl_find_program(QEMU_BINARY, path, sizeof(path))) {
@@ -263,15 +261,8 @@ static void probe(struct vl_probe *out)
 		         "no %s (apt-get install qemu-system-x86 qemu-utils)", QEMU_BINARY);
 		return;
 	}
-	if (!vl_find_program("qemu-img", path, sizeof(path))) {
-		snprintf(out->reason, sizeof(out->reason),
-		         "no qemu-img (apt-get install qemu-utils)");
+	if (!vl_vm_probe_boot(out))
 		return;
-	}
-	if (vl_qemu_find_kernel(&k, &err) < 0) {
-		snprintf(out->reason, sizeof(out->reason), "%s", err.msg);
-		return;
-	}
 	out->usable = true;
 	if (kvm_usable(why, sizeof(why))) {
 		snprintf(out->accel, sizeof(out->accel), "kvm");
@@ -284,76 +275,21 @@ static void probe(struct vl_probe *out)
 
 /* ---- provision and clone ---- */
 
-static int disk_path(const struct vl_guest *g, const char *format, char *buf, size_t size)
-{
-	return (size_t)snprintf(buf, size, "%s/disk.%s", g->state_dir, format) >= size ? -1 : 0;
-}
-
-/* Kernel and initramfs: shared by every guest, cached, not owned by one. */
-static int boot_files(struct vl_guest *g, vl_error *err)
-{
-	struct vl_qemu_kernel k;
-	char initramfs[PATH_MAX], boot[PATH_MAX];
-	bool cached;
-
-	if (vl_qemu_find_kernel(&k, err) < 0 ||
-	    vl_qemu_boot_kernel(&k, boot, sizeof(boot), err) < 0 ||
-	    vl_qemu_initramfs(&k, initramfs, sizeof(initramfs), &cached, err) < 0)
-		return -1;
-	vl_debug("guest %s: kernel %s, initramfs %s%s", g->spec.name, boot, initramfs,
-	         cached ? " (cached)" : "");
-	rec_set_str(g, "kernel", boot);
-	rec_set_str(g, "kernel_release", k.release);
-	rec_set_str(g, "initramfs", initramfs);
-	return 0;
-}
-
-/* Tracks the guest's data directory and disk file before making them. */
-static int make_disk_home(struct vl_guest *g, const char *format, char *disk, size_t size,
-                          vl_error *err)
-{
-	if (disk_path(g, format, disk, size) < 0)
-		return vl_error_input(err, "VIRTLAB_DATA '%s' is too long", vl_data_root());
-	if (vl_state_track(g, VL_RES_DIR, g->state_dir, err) < 0 ||
-	    vl_mkdir_p(g->state_dir, 0700, err) < 0 ||
-	    vl_state_track(g, VL_RES_FILE, disk, err) < 0)
-		return -1;
-	return 0;
-}
-
 static int provision(struct vl_guest *g, vl_error *err)
 {
-	char disk[PATH_MAX];
-
-	if (boot_files(g, err) < 0 || make_disk_home(g, "qcow2", disk, sizeof(disk), err) < 0)
+	if (vl_vm_boot_files(g, err) < 0 || vl_vm_disk_provision(g, DISK_BYTES, err) < 0)
 		return vl_error_wrap(err, "provisioning guest %s", g->spec.name);
-	if (access(disk, F_OK) != 0 && vl_qemu_disk_create(disk, DISK_BYTES, err) < 0)
-		return vl_error_wrap(err, "provisioning guest %s", g->spec.name);
-	rec_set_str(g, "disk", disk);
-	rec_set_str(g, "disk_format", "qcow2");
 	return 0;
 }
 
 static int clone_guest(struct vl_guest *src, struct vl_guest *dst, bool full_copy, vl_error *err)
 {
-	const char *src_disk = rec_str(src, "disk");
-	const char *format = full_copy ? "raw" : "qcow2";
-	char disk[PATH_MAX];
-
-	if (!src_disk)
-		return vl_error_input(err, "guest %s has no disk: provision it before cloning",
-		                      src->spec.name);
 	/* An overlay reads its backing file as it is; a running guest changes it. */
 	if (running_pid(src))
 		return vl_error_input(err, "guest %s is running: stop it before cloning it",
 		                      src->spec.name);
-	if (boot_files(dst, err) < 0 || make_disk_home(dst, format, disk, sizeof(disk), err) < 0 ||
-	    vl_qemu_disk_clone(src_disk, rec_str(src, "disk_format"), disk, full_copy, err) < 0)
+	if (vl_vm_boot_files(dst, err) < 0 || vl_vm_disk_clone(src, dst, full_copy, err) < 0)
 		return vl_error_wrap(err, "cloning guest %s to %s", src->spec.name, dst->spec.name);
-	rec_set_str(dst, "disk", disk);
-	rec_set_str(dst, "disk_format", format);
-	rec_set_str(dst, "cloned_from", src->spec.name);
-	json_object_set_new(dst->record, "full_copy", json_boolean(full_copy));
 	return 0;
 }
 
@@ -806,22 +742,11 @@ static int reboot(struct vl_guest *g, vl_error *err)
 
 static int destroy(struct vl_guest *g, vl_error *err)
 {
-	const char *disk = rec_str(g, "disk");
-
 	if (stop(g, err) < 0)
 		return vl_error_wrap(err, "destroying guest %s", g->spec.name);
 	remove_state_file(g, "console");
 	remove_state_file(g, "log");
-	if (disk) {
-		if (unlink(disk) < 0 && errno != ENOENT)
-			return vl_error_errno(err, errno, "removing the disk %s", disk);
-		untrack_quietly(g, VL_RES_FILE, disk);
-		json_object_del(g->record, "disk");
-	}
-	if (rmdir(g->state_dir) < 0 && errno != ENOENT)
-		return vl_error_errno(err, errno, "removing %s", g->state_dir);
-	untrack_quietly(g, VL_RES_DIR, g->state_dir);
-	return 0;
+	return vl_vm_disk_remove(g, err);
 }
 
 /* ---- channel, entitlement, footprint ---- */

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "agent/client.h"
 #include "core/cleanup.h"
 #include "core/clock.h"
@@ -32,22 +33,6 @@ static int failures;
 /* The probe found a /dev/kvm that runs guests: the KVM-only checks run. */
 static bool kvm;
 static char root[] = "/tmp/virtlab-qemu-test-XXXXXX";
-
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                       \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-			failures++;                                                                \
-		}                                                                                  \
-	} while (0)
-
-static int skip(const char *why)
-{
-	printf("SKIP: %s\n", why);
-	return 77;
-}
 
 static struct vl_guest *new_guest_sized(const char *name, unsigned cpus, uint64_t memory)
 {
@@ -422,18 +407,19 @@ int main(int argc, char **argv)
 	vl_error err = {0};
 
 	if (geteuid() != 0)
-		return skip("needs root (cgroups, /dev/kvm)");
+		return vl_test_skip("needs root (cgroups, /dev/kvm)");
 	if (argc < 2 || access(argv[1], X_OK) != 0)
-		return skip(
+		return vl_test_skip(
 		        "no static virtlab-agent (build with -Dstatic_agent=true, no sanitizers)");
 	if (!vl_find_program("qemu-system-x86_64", path, sizeof(path)) ||
 	    !vl_find_program("qemu-img", path, sizeof(path)))
-		return skip("no qemu-system-x86_64/qemu-img (apt-get install qemu-system-x86 "
-		            "qemu-utils)");
+		return vl_test_skip(
+		        "no qemu-system-x86_64/qemu-img (apt-get install qemu-system-x86 "
+		        "qemu-utils)");
 	if (vl_qemu_find_kernel(&k, &err) < 0)
-		return skip(err.msg);
+		return vl_test_skip(err.msg);
 	if (access("/bin/busybox", X_OK) != 0)
-		return skip("no /bin/busybox (apt-get install busybox-static)");
+		return vl_test_skip("no /bin/busybox (apt-get install busybox-static)");
 	vl_platform_find("qemu")->probe(&probe);
 	kvm = strcmp(probe.accel, "kvm") == 0;
 	if (!kvm)
