@@ -18,7 +18,7 @@ export VIRTLAB_STATE="$TMP/state" VIRTLAB_DATA="$TMP/data"
 forward_before=$(cat /proc/sys/net/ipv4/ip_forward)
 
 if ! "$VIRTLAB" study --platforms bare,container --experiments network \
-	--set network.isolation_modes=nat --out "$TMP/net" --no-report \
+	--set network.isolation_modes=nat --set network.streams=1,4 --out "$TMP/net" --no-report \
 	>"$TMP/net.out" 2>"$TMP/net.err"; then
 	fail "network study failed: $(tail -n 3 "$TMP/net.err")"
 	exit 1
