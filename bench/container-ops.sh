@@ -97,16 +97,18 @@ wrapper_once() {
 crun_once || fail "crun run failed on this host (see above)"
 echo "crun $(crun --version | head -1 | cut -d' ' -f3)$([ "$wrap" = 1 ] && echo ", wrapped: unshare -m, /sys/fs/cgroup/unified unmounted")"
 
-# Milliseconds since t0 (an $EPOCHREALTIME value).
-since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f\n", (b - a) * 1000 }'; }
+# Milliseconds from $1 to $2 (or now), both $EPOCHREALTIME values; called
+# once the timed commands are done, so that no awk runs between them.
+since() { awk -v a="$1" -v b="${2:-$EPOCHREALTIME}" 'BEGIN { printf "%.2f\n", (b - a) * 1000 }'; }
 
 # Prints start-to-hello and start-to-hello-to-stop.
 run_virtlab() {
-	local t0=$EPOCHREALTIME t
+	local t0=$EPOCHREALTIME t1 t2
 	"$virtlab" -q guest start "$name"
-	t=$(since "$t0")
+	t1=$EPOCHREALTIME
 	"$virtlab" -q guest stop "$name"
-	echo "$t $(since "$t0")"
+	t2=$EPOCHREALTIME
+	echo "$(since "$t0" "$t1") $(since "$t0" "$t2")"
 }
 run_crun() {
 	local t0=$EPOCHREALTIME
@@ -119,21 +121,21 @@ run_wrapper() {
 	since "$t0"
 }
 run_clone() {
-	local t0=$EPOCHREALTIME t
+	local t0=$EPOCHREALTIME t1
 	"$virtlab" -q guest clone "$name" "$name-clone"
-	t=$(since "$t0")
+	t1=$EPOCHREALTIME
 	"$virtlab" -q guest destroy "$name-clone"
-	echo "$t"
+	since "$t0" "$t1"
 }
 # Cold: the image cache emptied first, so that create builds the image.
 run_provision() {
-	local t0 t
+	local t0 t1
 	[ "$1" = cold ] && rm -rf "$VIRTLAB_DATA/images"
 	t0=$EPOCHREALTIME
 	"$virtlab" -q guest create "$name-new" --platform container
-	t=$(since "$t0")
+	t1=$EPOCHREALTIME
 	"$virtlab" -q guest destroy "$name-new"
-	echo "$t"
+	since "$t0" "$t1"
 }
 
 for f in virtlab start crun wrapper clone cold cached; do : >"$tmp/$f.txt"; done

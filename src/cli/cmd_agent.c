@@ -2,6 +2,7 @@
  * unix socket or a character device (virtio-serial). Also the whole of the
  * static virtlab-agent. */
 #include "agent/agent.h"
+#include "agent/guest_init.h"
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "core/cleanup.h"
@@ -17,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -270,6 +272,48 @@ static int check_workdir(const char *dir, vl_error *err)
 	return 0;
 }
 
+/* pid 1 of a VM guest: boots, serves the port in a child and powers off when
+ * that child ends (after the host's shutdown request), so that the guest stops
+ * rather than panics. Reaps every orphan meanwhile, as an init must. */
+static _Noreturn void run_init(struct vl_agent_options *opts)
+{
+	struct vl_guest_boot boot;
+	vl_error err = {0};
+	pid_t agent, w;
+	int status;
+
+	if (vl_guest_init_boot(&boot, &err) < 0) {
+		vl_cli_report(&err);
+		vl_guest_init_poweroff();
+	}
+	/* Only the network experiment needs the NIC: the agent serves anyway. */
+	if (vl_guest_init_network(&boot, &err) < 0) {
+		vl_cli_report(&err);
+		vl_error_clear(&err);
+	}
+	agent = fork();
+	if (agent == 0) {
+		opts->workdir = boot.workdir;
+		if (!opts->prepare) {
+			opts->prepare = "/" VL_GUEST_PREPARE_SCRIPT;
+			opts->prepared = &workdir_prepared;
+		}
+		int rc = install_signals(&err);
+		opts->stop_fd = wake_pipe[0];
+		if (rc == 0)
+			rc = serve_device(boot.port, opts, &err);
+		_exit(rc < 0 ? vl_cli_report(&err) : 0);
+	}
+	if (agent < 0) {
+		vl_error_errno(&err, errno, "starting the agent");
+		vl_cli_report(&err);
+	}
+	while (agent > 0 && (w = wait(&status)) != agent)
+		if (w < 0 && errno != EINTR)
+			break;
+	vl_guest_init_poweroff();
+}
+
 static void usage(void)
 {
 	printf("Usage: virtlab agent [--fd N | --socket PATH | --connect PATH | --device PATH]\n"
@@ -285,6 +329,8 @@ static void usage(void)
 	       "  -w, --workdir DIR   where disk workloads create their files (default .)\n"
 	       "  -p, --prepare PROG  run PROG WORKDIR before the first request that starts\n"
 	       "                      work (run, stress-start, serve, exec), e.g. to mount it\n"
+	       "  -i, --init          be a VM guest's init (pid 1 of virtlab's initramfs): mount,\n"
+	       "                      load modules, serve the virtio port, power off after\n"
 	       "  -v, --verbose       say more (repeat for debug output)\n"
 	       "  -h, --help          show this help\n\n"
 	       "Without a channel option the agent serves stdin and stdout.\n"
@@ -313,6 +359,7 @@ int vl_cmd_agent(int argc, char **argv)
 	        {"verbose", no_argument, NULL, 'v'},
 	        {"help", no_argument, NULL, 'h'},
 	        {"prepare", required_argument, NULL, 'p'},
+	        {"init", no_argument, NULL, 'i'},
 	        {NULL, 0, NULL, 0},
 	};
 	struct vl_agent_options opts = {.stop = &stop_flag};
@@ -322,10 +369,11 @@ int vl_cmd_agent(int argc, char **argv)
 	cleanup_close int conn = -1;
 	unsigned fd = 0;
 	vl_error err = {0};
+	bool init = false;
 	int opt, rc = 0;
 
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":f:s:c:d:w:p:vh", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":f:s:c:d:w:p:ivh", options, NULL)) != -1) {
 		switch (opt) {
 		case 'f':
 			if (vl_cli_parse_uint("--fd", optarg, 0, 1u << 20, &fd, &err) < 0)
@@ -348,6 +396,9 @@ int vl_cmd_agent(int argc, char **argv)
 			opts.prepare = optarg;
 			opts.prepared = &workdir_prepared;
 			break;
+		case 'i':
+			init = true;
+			break;
 		case 'v':
 			vl_log_set_level(vl_log_get_level() >= VL_LOG_INFO ? VL_LOG_DEBUG
 			                                                   : VL_LOG_INFO);
@@ -365,6 +416,13 @@ int vl_cmd_agent(int argc, char **argv)
 	}
 	if (optind != argc)
 		return vl_cli_usage_error("agent", "unexpected argument '%s'", argv[optind]);
+	if (init && (mode != MODE_STDIO || opts.workdir))
+		return vl_cli_usage_error("agent", "--init finds its channel and workdir itself");
+	/* It mounts over /proc, /sys and /dev. */
+	if (init && getpid() != 1)
+		return vl_cli_usage_error("agent", "--init is only for a guest's pid 1");
+	if (init)
+		run_init(&opts);
 	/* A prepare program may be what makes the workdir. */
 	if ((opts.workdir && !opts.prepare && check_workdir(opts.workdir, &err) < 0) ||
 	    (mode == MODE_FD && check_fd(fd, &err) < 0) || install_signals(&err) < 0)

@@ -4,6 +4,7 @@
 #include "hosts/bundle.h"
 #include "core/cleanup.h"
 #include "core/command.h"
+#include "core/dynlib.h"
 #include "core/file.h"
 #include "platforms/image.h"
 #include "platforms/state.h"
@@ -125,12 +126,34 @@ static int add_library(const char *name, const char *path, void *arg, vl_error *
 	struct inputs *in = arg;
 	struct lib *lib;
 
+	/* Libraries loaded on first use share dependencies with the program. */
+	for (size_t i = 0; i < in->nlibs; i++)
+		if (strcmp(in->libs[i].name, name) == 0)
+			return 0;
 	if (in->nlibs == BUNDLE_MAX_LIBS)
 		return vl_error_set(err, "%s needs more than %d libraries", in->exe,
 		                    BUNDLE_MAX_LIBS);
 	lib = &in->libs[in->nlibs++];
 	snprintf(lib->name, sizeof(lib->name), "%s", name);
 	snprintf(lib->path, sizeof(lib->path), "%s", path);
+	return 0;
+}
+
+/* The libraries virtlab loads on first use (core/dynlib.h), which no listing
+ * of the program names, with what they need; one the host lacks is left out,
+ * as the host's own virtlab goes without it. */
+static int add_ondemand_libraries(struct inputs *in, vl_error *err)
+{
+	char path[PATH_MAX];
+	vl_error missing = {0};
+
+	for (const char *const *soname = vl_dynlib_sonames; *soname; soname++) {
+		if (vl_dynlib_locate(*soname, path, sizeof(path), &missing) < 0)
+			continue;
+		if (add_library(*soname, path, in, err) < 0 ||
+		    vl_bundle_each_library(in->interp, path, add_library, in, err) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -145,6 +168,8 @@ static int gather(struct inputs *in, vl_error *err)
 	if (vl_bundle_interp(in->exe, in->interp, sizeof(in->interp), err) < 0)
 		return -1;
 	if (in->interp[0] && vl_bundle_each_library(in->interp, in->exe, add_library, in, err) < 0)
+		return -1;
+	if (in->interp[0] && add_ondemand_libraries(in, err) < 0)
 		return -1;
 	if (vl_image_agent_path(in->agent, sizeof(in->agent), err) < 0)
 		return vl_error_wrap(err, "the bundle needs the static agent");

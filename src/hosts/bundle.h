@@ -8,7 +8,9 @@
  *   bin/virtlab-agent  the static agent (VIRTLAB_AGENT points here)
  *   bin/busybox        Debian's busybox-static (golden images are built
  *                      from it on the host that runs the guests)
- *   lib/               virtlab.bin, the loader and every library ldd lists
+ *   lib/               virtlab.bin, the loader, every library ldd lists and
+ *                      those virtlab loads on first use (core/dynlib.h),
+ *                      with theirs
  * Built once per content and cached under <data>/bundles/. */
 #pragma once
 #include <stddef.h>

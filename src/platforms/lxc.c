@@ -16,6 +16,7 @@
 #include "platforms/platform.h"
 #include "core/cleanup.h"
 #include "core/command.h"
+#include "core/dynlib.h"
 #include "core/file.h"
 #include "core/log.h"
 #include "core/proc.h"
@@ -44,6 +45,23 @@
 
 /* --- the host --- */
 
+/* liblxc (and libapparmor, libselinux, libpcre2 behind it) is loaded by the
+ * first call that needs it: linked, it cost every virtlab process start-up
+ * time. The rest of its API is function pointers in struct lxc_container. */
+static struct {
+	VL_DYNLIB_FN(lxc_container_new);
+	VL_DYNLIB_FN(lxc_container_put);
+	VL_DYNLIB_FN(lxc_get_version);
+	VL_DYNLIB_FN(lxc_config_item_is_supported);
+	VL_DYNLIB_FN(lxc_log_init);
+} lxc;
+static const struct vl_dynlib_sym lxc_syms[] = {
+        VL_DYNLIB_SYM(lxc, lxc_container_new), VL_DYNLIB_SYM(lxc, lxc_container_put),
+        VL_DYNLIB_SYM(lxc, lxc_get_version),   VL_DYNLIB_SYM(lxc, lxc_config_item_is_supported),
+        VL_DYNLIB_SYM(lxc, lxc_log_init),
+};
+static struct vl_dynlib liblxc = VL_DYNLIB(VL_SONAME_LXC, "liblxc1", lxc_syms);
+
 static void lxcpath(char *buf, size_t size)
 {
 	snprintf(buf, size, "%s/guests", vl_data_root());
@@ -60,16 +78,19 @@ static void lock_file(const struct vl_guest *g, char *buf, size_t size)
 	snprintf(buf, size, LXC_LOCK_ROOT "%s/.%s", path, g->spec.name);
 }
 
-/* LXC logs to stderr unless told otherwise; library code must not print.
- * Each container's own log is its lxc.log.file. */
-static void quiet_liblxc(void)
+/* Loads liblxc and quiets it: LXC logs to stderr unless told otherwise, and
+ * library code must not print. Each container's own log is its lxc.log.file. */
+static int load_liblxc(vl_error *err)
 {
-	static bool done;
+	static bool quiet;
 	struct lxc_log log = {.name = "virtlab", .file = "none", .level = "ERROR", .quiet = true};
 
-	if (!done)
-		lxc_log_init(&log);
-	done = true;
+	if (vl_dynlib_load(&liblxc, err) < 0)
+		return -1;
+	if (!quiet)
+		lxc.lxc_log_init(&log);
+	quiet = true;
+	return 0;
 }
 
 static bool apparmor_enabled(void)
@@ -106,10 +127,14 @@ static void probe(struct vl_probe *out)
 		         "needs root: virtlab runs LXC's privileged containers only");
 		return;
 	}
-	if (!lxc_config_item_is_supported("lxc.cgroup.dir.monitor.pivot")) {
+	if (load_liblxc(&err) < 0) {
+		snprintf(out->reason, sizeof(out->reason), "%s", err.msg);
+		return;
+	}
+	if (!lxc.lxc_config_item_is_supported("lxc.cgroup.dir.monitor.pivot")) {
 		snprintf(out->reason, sizeof(out->reason),
 		         "liblxc %s lacks lxc.cgroup.dir.monitor.pivot; LXC 5.0 or newer is needed",
-		         lxc_get_version());
+		         lxc.lxc_get_version());
 		return;
 	}
 	if (vl_read_file("/proc/filesystems", &fs, &len, &err) < 0 || !strstr(fs, "\toverlay\n")) {
@@ -137,7 +162,7 @@ static void probe(struct vl_probe *out)
 	}
 	out->usable = true;
 	snprintf(out->reason, sizeof(out->reason), "liblxc %s, cgroup v%d; AppArmor: %s%s",
-	         lxc_get_version(), host.version,
+	         lxc.lxc_get_version(), host.version,
 	         apparmor_unconfined() ? "guests unconfined (AppArmor off or no apparmor_parser)"
 	                               : "LXC's generated profile",
 	         vl_find_program("rsync", rsync, sizeof(rsync))
@@ -185,9 +210,10 @@ static int open_container(const struct vl_guest *g, struct lxc_container **out, 
 {
 	char path[PATH_MAX];
 
-	quiet_liblxc();
+	if (load_liblxc(err) < 0)
+		return -1;
 	lxcpath(path, sizeof(path));
-	*out = lxc_container_new(g->spec.name, path);
+	*out = lxc.lxc_container_new(g->spec.name, path);
 	if (!*out)
 		return vl_error_set(err, "liblxc cannot open container %s in %s", g->spec.name,
 		                    path);
@@ -197,7 +223,7 @@ static int open_container(const struct vl_guest *g, struct lxc_container **out, 
 static void put_container(struct lxc_container **c)
 {
 	if (*c)
-		lxc_container_put(*c);
+		lxc.lxc_container_put(*c);
 }
 #define cleanup_lxc __attribute__((cleanup(put_container)))
 
@@ -356,10 +382,10 @@ static int clone_guest(struct vl_guest *src, struct vl_guest *dst, bool full_cop
 		vl_guest_files_remove(dst);
 		return vl_error_wrap(err, "cloning %s to %s", src->spec.name, dst->spec.name);
 	}
-	lxc_container_put(made);
+	lxc.lxc_container_put(made);
 	/* A fresh handle: the clone's in the old one is LXC's, not on disk yet
 	 * in every detail. */
-	lxc_container_put(d);
+	lxc.lxc_container_put(d);
 	d = NULL;
 	if (!full_copy)
 		forget_snapshot(src, dst);
@@ -489,45 +515,39 @@ static int remove_cgroup(const struct vl_cgroup_host *host, const char *name, vl
  * the monitor's pivot is left by every run. Only what exists is touched and
  * only what the record lists is untracked, so that a clean start costs no
  * more than the checks. */
-static int release_cgroups(struct vl_guest *g, vl_error *err)
+static int release_cgroups(struct vl_guest *g, const struct vl_cgroup_host *host, vl_error *err)
 {
-	struct vl_cgroup_host host;
 	struct vl_lxc_cgroups cg;
 	cleanup_json json_t *doc = NULL;
 	vl_error ignored = {0};
-	const char *names[4];
+	const char *names[4], *listed[4];
+	size_t n_listed = 0;
 
 	vl_lxc_cgroup_names(g->spec.name, &cg);
 	names[0] = cg.container;
 	names[1] = cg.monitor;
 	names[2] = cg.pivot_inner;
 	names[3] = cg.pivot;
-	if (vl_cgroup_detect(&host, err) < 0)
-		return -1;
 	vl_state_read(g->spec.name, &doc, &ignored);
 	for (size_t i = 0; i < 4; i++) {
-		if (vl_cgroup_exists(&host, names[i]) && remove_cgroup(&host, names[i], err) < 0)
+		if (vl_cgroup_exists(host, names[i]) && remove_cgroup(host, names[i], err) < 0)
 			return vl_error_wrap(err, "removing cgroup %s", names[i]);
-		if (tracked(doc, VL_RES_CGROUP, names[i]) &&
-		    vl_state_untrack(g, VL_RES_CGROUP, names[i], err) < 0)
-			return -1;
+		if (tracked(doc, VL_RES_CGROUP, names[i]))
+			listed[n_listed++] = names[i];
 	}
-	return 0;
+	return n_listed ? vl_state_untrack_all(g, VL_RES_CGROUP, listed, n_listed, err) : 0;
 }
 
 /* A guest of the same name under another VIRTLAB_STATE owns the same cgroup
  * names; its groups are never released from here. */
-static int check_cgroups_free(struct vl_guest *g, vl_error *err)
+static int check_cgroups_free(struct vl_guest *g, const struct vl_cgroup_host *host, vl_error *err)
 {
-	struct vl_cgroup_host host;
 	struct vl_lxc_cgroups cg;
 	char owner[PATH_MAX];
 
 	vl_lxc_cgroup_names(g->spec.name, &cg);
-	if (vl_cgroup_detect(&host, err) < 0)
-		return -1;
-	if (vl_cleanup_cgroup_claimed_elsewhere(&host, cg.container, owner, sizeof(owner)) ||
-	    vl_cleanup_cgroup_claimed_elsewhere(&host, cg.monitor, owner, sizeof(owner)))
+	if (vl_cleanup_cgroup_claimed_elsewhere(host, cg.container, owner, sizeof(owner)) ||
+	    vl_cleanup_cgroup_claimed_elsewhere(host, cg.monitor, owner, sizeof(owner)))
 		return vl_error_input(err,
 		                      "cgroup %s belongs to the guest at %s (another "
 		                      "VIRTLAB_STATE); give this guest another name",
@@ -537,15 +557,13 @@ static int check_cgroups_free(struct vl_guest *g, vl_error *err)
 
 /* LXC made the groups: marked as this guest's once they exist, so that a
  * cleanup under another VIRTLAB_STATE leaves them be. */
-static int mark_cgroups(struct vl_guest *g, vl_error *err)
+static int mark_cgroups(struct vl_guest *g, const struct vl_cgroup_host *host, vl_error *err)
 {
-	struct vl_cgroup_host host;
 	struct vl_lxc_cgroups cg;
 
 	vl_lxc_cgroup_names(g->spec.name, &cg);
-	if (vl_cgroup_detect(&host, err) < 0 ||
-	    vl_cleanup_mark_cgroup(&host, cg.container, g->spec.name, err) < 0 ||
-	    vl_cleanup_mark_cgroup(&host, cg.monitor, g->spec.name, err) < 0)
+	if (vl_cleanup_mark_cgroup(host, cg.container, g->spec.name, err) < 0 ||
+	    vl_cleanup_mark_cgroup(host, cg.monitor, g->spec.name, err) < 0)
 		return -1;
 	return 0;
 }
@@ -556,12 +574,8 @@ static int track_cgroups(struct vl_guest *g, vl_error *err)
 
 	vl_lxc_cgroup_names(g->spec.name, &cg);
 	/* Released newest first: the container's before its monitor's. */
-	if (vl_state_track(g, VL_RES_CGROUP, cg.pivot, err) < 0 ||
-	    vl_state_track(g, VL_RES_CGROUP, cg.pivot_inner, err) < 0 ||
-	    vl_state_track(g, VL_RES_CGROUP, cg.monitor, err) < 0 ||
-	    vl_state_track(g, VL_RES_CGROUP, cg.container, err) < 0)
-		return -1;
-	return 0;
+	const char *const names[] = {cg.pivot, cg.pivot_inner, cg.monitor, cg.container};
+	return vl_state_track_all(g, VL_RES_CGROUP, names, 4, err);
 }
 
 static void forget_processes(struct vl_guest *g)
@@ -627,9 +641,11 @@ static int halt(struct vl_guest *g, struct lxc_container *c, vl_error *err)
 static int stop(struct vl_guest *g, vl_error *err)
 {
 	cleanup_lxc struct lxc_container *c = NULL;
+	struct vl_cgroup_host host;
 
-	if (open_container(g, &c, err) < 0 || halt(g, c, err) < 0 ||
-	    vl_guest_net_detach(g, err) < 0 || release_cgroups(g, err) < 0)
+	if (vl_cgroup_detect(&host, err) < 0 || open_container(g, &c, err) < 0 ||
+	    halt(g, c, err) < 0 || vl_guest_net_detach(g, err) < 0 ||
+	    release_cgroups(g, &host, err) < 0)
 		return vl_error_wrap(err, "stopping guest %s", g->spec.name);
 	forget_processes(g);
 	remove_stale_socket(g);
@@ -663,25 +679,26 @@ static int start_daemon(struct vl_guest *g, struct lxc_container *c, vl_error *e
 static int start(struct vl_guest *g, vl_error *err)
 {
 	cleanup_lxc struct lxc_container *c = NULL;
+	struct vl_cgroup_host host;
 	vl_error ignored = {0};
 	int pidfd = -1;
 
-	if (open_container(g, &c, err) < 0)
+	if (vl_cgroup_detect(&host, err) < 0 || open_container(g, &c, err) < 0)
 		return vl_error_wrap(err, "starting guest %s", g->spec.name);
 	if (!c->is_defined(c) || !vl_guest_rec_str(g, "rootfs"))
 		return vl_error_input(err, "guest %s has no LXC container; provision it first",
 		                      g->spec.name);
 	if (c->is_running(c))
 		return vl_error_input(err, "guest %s is already running", g->spec.name);
-	if (check_cgroups_free(g, err) < 0)
+	if (check_cgroups_free(g, &host, err) < 0)
 		return vl_error_wrap(err, "starting guest %s", g->spec.name);
 	/* What a killed run left goes first: the new container must not share
 	 * a cgroup, or its limits, with an orphan. */
-	if (release_cgroups(g, err) < 0 || track_cgroups(g, err) < 0)
+	if (release_cgroups(g, &host, err) < 0 || track_cgroups(g, err) < 0)
 		return vl_error_wrap(err, "starting guest %s", g->spec.name);
 	forget_processes(g);
 	remove_stale_socket(g);
-	if (start_daemon(g, c, err) < 0 || mark_cgroups(g, err) < 0)
+	if (start_daemon(g, c, err) < 0 || mark_cgroups(g, &host, err) < 0)
 		goto fail;
 	/* The network experiment's veth goes into the namespace LXC made with
 	 * lxc.net.0.type = empty, as for virtlab's own containers. */
@@ -699,7 +716,7 @@ fail:
 		close(pidfd);
 	halt(g, c, &ignored);
 	vl_guest_net_detach(g, &ignored);
-	release_cgroups(g, &ignored);
+	release_cgroups(g, &host, &ignored);
 	forget_processes(g);
 	remove_stale_socket(g);
 	return vl_error_wrap(err, "starting guest %s", g->spec.name);

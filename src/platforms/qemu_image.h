@@ -7,10 +7,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
+#include "agent/guest_init.h"
 #include "core/error.h"
 
 /* The port the agent serves in the guest (virtserialport name=...). */
-#define VL_QEMU_AGENT_PORT "org.virtlab.agent"
+#define VL_QEMU_AGENT_PORT VL_GUEST_AGENT_PORT
 
 struct vl_qemu_kernel {
 	char release[128];      /* "6.1.0-18-amd64" */
@@ -30,9 +31,11 @@ int vl_qemu_boot_kernel(const struct vl_qemu_kernel *k, char *path, size_t size,
 int vl_qemu_find_kernel(struct vl_qemu_kernel *out, vl_error *err);
 
 /* Builds (or finds) <data>/images/qemu-initramfs-<hash>.cpio: a cpio "newc"
- * archive of the golden busybox image, an /init that loads the virtio and
- * ext4 modules, mounts /dev/vda on /mnt/disk and serves the agent on the
- * virtio-serial port, and those modules with their dependencies. */
+ * archive of the golden busybox image, /init (the static agent, which loads
+ * the virtio modules and serves the virtio-serial port: agent/guest_init.h),
+ * a prepare script that loads the ext4 modules and mounts /dev/vda on
+ * /mnt/disk before the first work, and those modules with their
+ * dependencies. */
 int vl_qemu_initramfs(const struct vl_qemu_kernel *k, char *path, size_t size, bool *from_cache,
                       vl_error *err);
 

@@ -367,38 +367,54 @@ static bool resource_is(const json_t *r, const char *kind, const char *id)
 	return k && i && strcmp(k, kind) == 0 && strcmp(i, id) == 0;
 }
 
-int vl_state_track(struct vl_guest *g, const char *kind, const char *id, vl_error *err)
+/* The resources are added in one save: tracked before any of them exists,
+ * as one resource is. */
+int vl_state_track_all(struct vl_guest *g, const char *kind, const char *const ids[], size_t n,
+                       vl_error *err)
 {
 	struct current cur;
-	bool known = false;
-	size_t i;
-	json_t *r;
-	int rc;
+	int rc = 0;
 
 	if (read_current(g->spec.name, &cur, err) < 0)
-		return vl_error_wrap(err, "tracking %s %s", kind, id);
-	json_array_foreach(cur.resources, i, r) known = known || resource_is(r, kind, id);
-	rc = known ? 0
-	           : json_array_append_new(cur.resources,
-	                                   json_pack("{s:s, s:s}", "kind", kind, "id", id));
-	if (rc < 0)
-		vl_error_set(err, "tracking %s %s of guest %s", kind, id, g->spec.name);
-	else if (write_record(g, cur.status, &cur, err) < 0)
-		rc = vl_error_wrap(err, "tracking %s %s", kind, id);
+		return vl_error_wrap(err, "tracking %s %s", kind, n ? ids[0] : "");
+	for (size_t k = 0; k < n && rc == 0; k++) {
+		bool known = false;
+		size_t i;
+		json_t *r;
+
+		json_array_foreach(cur.resources, i, r) known =
+		        known || resource_is(r, kind, ids[k]);
+		if (!known &&
+		    json_array_append_new(cur.resources,
+		                          json_pack("{s:s, s:s}", "kind", kind, "id", ids[k])) < 0)
+			rc = vl_error_set(err, "tracking %s %s of guest %s", kind, ids[k],
+			                  g->spec.name);
+	}
+	if (rc == 0 && write_record(g, cur.status, &cur, err) < 0)
+		rc = vl_error_wrap(err, "tracking %s %s", kind, n ? ids[0] : "");
 	json_decref(cur.resources);
 	return rc;
 }
 
-int vl_state_untrack(struct vl_guest *g, const char *kind, const char *id, vl_error *err)
+int vl_state_track(struct vl_guest *g, const char *kind, const char *id, vl_error *err)
+{
+	return vl_state_track_all(g, kind, &id, 1, err);
+}
+
+int vl_state_untrack_all(struct vl_guest *g, const char *kind, const char *const ids[], size_t n,
+                         vl_error *err)
 {
 	struct current cur;
 	int rc;
 
 	if (read_current(g->spec.name, &cur, err) < 0)
-		return vl_error_wrap(err, "untracking %s %s", kind, id);
+		return vl_error_wrap(err, "untracking %s %s", kind, n ? ids[0] : "");
 	for (size_t i = json_array_size(cur.resources); i-- > 0;)
-		if (resource_is(json_array_get(cur.resources, i), kind, id))
-			json_array_remove(cur.resources, i);
+		for (size_t k = 0; k < n; k++)
+			if (resource_is(json_array_get(cur.resources, i), kind, ids[k])) {
+				json_array_remove(cur.resources, i);
+				break;
+			}
 	/* A guest that was never saved (virtlab run's, the study's) and owns
 	 * nothing any more has nothing to remember: its record goes. */
 	if (strcmp(cur.status, "provisioning") == 0 && json_array_size(cur.resources) == 0)
@@ -406,7 +422,12 @@ int vl_state_untrack(struct vl_guest *g, const char *kind, const char *id, vl_er
 	else
 		rc = write_record(g, cur.status, &cur, err);
 	json_decref(cur.resources);
-	return rc < 0 ? vl_error_wrap(err, "untracking %s %s", kind, id) : 0;
+	return rc < 0 ? vl_error_wrap(err, "untracking %s %s", kind, n ? ids[0] : "") : 0;
+}
+
+int vl_state_untrack(struct vl_guest *g, const char *kind, const char *id, vl_error *err)
+{
+	return vl_state_untrack_all(g, kind, &id, 1, err);
 }
 
 int vl_state_process_start(pid_t pid, unsigned long long *start, char *state, vl_error *err)

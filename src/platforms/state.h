@@ -66,6 +66,11 @@ int vl_state_remove(const char *name, vl_error *err);
  * study) is removed when its last resource is untracked. */
 int vl_state_track(struct vl_guest *g, const char *kind, const char *id, vl_error *err);
 int vl_state_untrack(struct vl_guest *g, const char *kind, const char *id, vl_error *err);
+/* The same for n resources of one kind, in one save. */
+int vl_state_track_all(struct vl_guest *g, const char *kind, const char *const ids[], size_t n,
+                       vl_error *err);
+int vl_state_untrack_all(struct vl_guest *g, const char *kind, const char *const ids[], size_t n,
+                         vl_error *err);
 
 /* A process's start time (clock ticks since boot, /proc/PID/stat field 22)
  * and state letter ('Z' for a zombie); ESRCH in err->errnum when it is gone. */

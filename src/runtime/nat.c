@@ -3,6 +3,7 @@
 #include "runtime/nat.h"
 #include "runtime/netlink.h"
 #include "core/cleanup.h"
+#include "core/dynlib.h"
 #include "core/file.h"
 #include "platforms/state.h"
 
@@ -36,28 +37,53 @@ static int check_table(const char *table, vl_error *err)
 	return 0;
 }
 
+/* libnftables (and libnftnl, libxtables, libgmp behind it) is loaded by the
+ * first nft script: only the network topology's NAT needs it. */
+static struct {
+	VL_DYNLIB_FN(nft_ctx_new);
+	VL_DYNLIB_FN(nft_ctx_free);
+	VL_DYNLIB_FN(nft_ctx_buffer_output);
+	VL_DYNLIB_FN(nft_ctx_buffer_error);
+	VL_DYNLIB_FN(nft_ctx_get_output_buffer);
+	VL_DYNLIB_FN(nft_ctx_get_error_buffer);
+	VL_DYNLIB_FN(nft_run_cmd_from_buffer);
+} nft;
+static const struct vl_dynlib_sym nft_syms[] = {
+        VL_DYNLIB_SYM(nft, nft_ctx_new),
+        VL_DYNLIB_SYM(nft, nft_ctx_free),
+        VL_DYNLIB_SYM(nft, nft_ctx_buffer_output),
+        VL_DYNLIB_SYM(nft, nft_ctx_buffer_error),
+        VL_DYNLIB_SYM(nft, nft_ctx_get_output_buffer),
+        VL_DYNLIB_SYM(nft, nft_ctx_get_error_buffer),
+        VL_DYNLIB_SYM(nft, nft_run_cmd_from_buffer),
+};
+static struct vl_dynlib libnftables = VL_DYNLIB(VL_SONAME_NFTABLES, "libnftables1", nft_syms);
+
 /* Runs one nft script as a transaction; the error carries nft's own message. */
 static int run_nft(const char *script, char **output, vl_error *err)
 {
-	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	struct nft_ctx *ctx;
 	int rc;
 
+	if (vl_dynlib_load(&libnftables, err) < 0)
+		return vl_error_wrap(err, "nft");
+	ctx = nft.nft_ctx_new(NFT_CTX_DEFAULT);
 	if (!ctx)
 		return vl_error_set(err, "nft: cannot create a libnftables context");
-	if (nft_ctx_buffer_output(ctx) < 0 || nft_ctx_buffer_error(ctx) < 0) {
-		nft_ctx_free(ctx);
+	if (nft.nft_ctx_buffer_output(ctx) < 0 || nft.nft_ctx_buffer_error(ctx) < 0) {
+		nft.nft_ctx_free(ctx);
 		return vl_error_set(err, "nft: cannot buffer libnftables output");
 	}
-	rc = nft_run_cmd_from_buffer(ctx, script);
+	rc = nft.nft_run_cmd_from_buffer(ctx, script);
 	if (rc != 0) {
-		const char *msg = nft_ctx_get_error_buffer(ctx);
+		const char *msg = nft.nft_ctx_get_error_buffer(ctx);
 		size_t len = msg ? strcspn(msg, "\n") : 0;
 
 		vl_error_set(err, "nft: %.*s", (int)len, len ? msg : "failed");
-	} else if (output && !(*output = strdup(nft_ctx_get_output_buffer(ctx)))) {
+	} else if (output && !(*output = strdup(nft.nft_ctx_get_output_buffer(ctx)))) {
 		rc = vl_error_errno(err, ENOMEM, "nft: keeping its output");
 	}
-	nft_ctx_free(ctx);
+	nft.nft_ctx_free(ctx);
 	return rc ? -1 : 0;
 }
 
