@@ -547,7 +547,9 @@ int vl_cgroup_attach_pid(struct vl_cgroup *cg, pid_t pid, vl_error *err)
 	return 0;
 }
 
-/* Calls fn for every pid listed in the group in any hierarchy; *count is how many. */
+/* Calls fn for every pid listed in the group in any hierarchy; *count is how
+ * many. Where the group is gone (its owner, LXC's monitor for one, removed it
+ * meanwhile) it has no members. */
 static int for_each_pid(struct vl_cgroup *cg, void (*fn)(pid_t), size_t *count, vl_error *err)
 {
 	*count = 0;
@@ -555,9 +557,14 @@ static int for_each_pid(struct vl_cgroup *cg, void (*fn)(pid_t), size_t *count, 
 		char dir[PATH_MAX], path[PATH_MAX];
 		cleanup_free char *text = NULL;
 		vl_cgroup_dir(cg, i, dir, sizeof(dir));
-		if (join(path, sizeof(path), dir, "cgroup.procs", err) < 0 ||
-		    vl_read_file(path, &text, NULL, err) < 0)
+		if (join(path, sizeof(path), dir, "cgroup.procs", err) < 0)
 			return -1;
+		if (vl_read_file(path, &text, NULL, err) < 0) {
+			if (err->errnum != ENOENT)
+				return -1;
+			vl_error_clear(err);
+			continue;
+		}
 		for (char *p = text, *end; *p; p = end) {
 			long pid = strtol(p, &end, 10);
 			if (end == p)
@@ -586,9 +593,20 @@ static void sigkill(pid_t pid)
 	kill(pid, SIGKILL);
 }
 
+/* Freezes or thaws cg; where its freezer group is gone (removed by its owner
+ * meanwhile) there is nothing to freeze. */
+static int freeze_present(struct vl_cgroup *cg, bool frozen, vl_error *err)
+{
+	if (ops_of(cg)->freeze(cg, frozen, err) == 0)
+		return 0;
+	if (err->errnum != ENOENT)
+		return -1;
+	vl_error_clear(err);
+	return 0;
+}
+
 int vl_cgroup_kill_each(struct vl_cgroup *cg, vl_error *err)
 {
-	const struct vl_cgroup_ops *ops = ops_of(cg);
 	int64_t deadline = now_ns() + DRAIN_TIMEOUT_NS;
 
 	for (;;) {
@@ -597,11 +615,11 @@ int vl_cgroup_kill_each(struct vl_cgroup *cg, vl_error *err)
 		int rc;
 
 		/* Frozen, the group cannot fork new members while it is listed. */
-		if (ops->freeze(cg, true, err) < 0)
+		if (freeze_present(cg, true, err) < 0)
 			return -1;
 		rc = for_each_pid(cg, sigkill, &count, err);
 		/* Thawing lets the killed die; the listing's error, if any, is the one reported. */
-		if (ops->freeze(cg, false, rc < 0 ? &thaw_err : err) < 0 || rc < 0)
+		if (freeze_present(cg, false, rc < 0 ? &thaw_err : err) < 0 || rc < 0)
 			return -1;
 		if (count == 0)
 			return 0;
@@ -617,8 +635,13 @@ int vl_cgroup_kill(struct vl_cgroup *cg, vl_error *err)
 	int64_t deadline = now_ns() + DRAIN_TIMEOUT_NS;
 	bool empty = false;
 
-	if (ops_of(cg)->kill(cg, err) < 0)
-		return vl_error_wrap(err, "killing cgroup %s", cg->name);
+	/* A group that vanishes while it is killed (v2's cgroup.kill) was being
+	 * removed by its owner: what is left of it is checked below. */
+	if (ops_of(cg)->kill(cg, err) < 0) {
+		if (err->errnum != ENOENT)
+			return vl_error_wrap(err, "killing cgroup %s", cg->name);
+		vl_error_clear(err);
+	}
 	for (;;) {
 		if (vl_cgroup_is_empty(cg, &empty, err) < 0)
 			return vl_error_wrap(err, "killing cgroup %s", cg->name);
