@@ -254,8 +254,8 @@ static int release_run(struct vl_guest *g, vl_error *err)
 static int open_channel(struct vl_guest *g, int *fd, vl_error *err);
 
 /* Unlike a virtio port, the console channel keeps what the host wrote
- * before the agent listened, and the guest's tty echoes it until /init makes
- * it raw. So all attempts share one connection: each hello has a new id, the
+ * before the agent listened, and the guest's tty echoes it until the agent
+ * makes it raw. So all attempts share one connection: each hello has a new id, the
  * agent answers in order, and the client skips the replies (and echoes) of
  * earlier ids; once the last hello is answered, nothing stale is left to
  * confuse the next connection. */
@@ -376,10 +376,11 @@ static int stop(struct vl_guest *g, vl_error *err)
 }
 
 /* The guest reboots itself (`reboot -f` through the agent): `xl reboot`
- * would have its kernel run /sbin/reboot, which signals an init that is a
- * shell script and ignores it. Xen then ends the domain and, as
- * on_reboot="restart" says, makes a new one of the same name, whose new id
- * tells that the hello that follows comes from the new boot. */
+ * would have its kernel run /sbin/reboot, which signals the guest's init,
+ * the agent, and pid 1 ignores a signal it has no handler for. Xen then ends
+ * the domain and, as on_reboot="restart" says, makes a new one of the same
+ * name, whose new id tells that the hello that follows comes from the new
+ * boot. */
 static int reboot(struct vl_guest *g, vl_error *err)
 {
 	const char *domain = vl_guest_rec_str(g, "domain");
