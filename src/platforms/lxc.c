@@ -638,18 +638,26 @@ static int halt(struct vl_guest *g, struct lxc_container *c, vl_error *err)
 	return rc;
 }
 
-static int stop(struct vl_guest *g, vl_error *err)
+/* Stops c (a no-op when it is not running) and releases what its run held. */
+static int stop_container(struct vl_guest *g, struct lxc_container *c, vl_error *err)
 {
-	cleanup_lxc struct lxc_container *c = NULL;
 	struct vl_cgroup_host host;
 
-	if (vl_cgroup_detect(&host, err) < 0 || open_container(g, &c, err) < 0 ||
-	    halt(g, c, err) < 0 || vl_guest_net_detach(g, err) < 0 ||
-	    release_cgroups(g, &host, err) < 0)
+	if (vl_cgroup_detect(&host, err) < 0 || halt(g, c, err) < 0 ||
+	    vl_guest_net_detach(g, err) < 0 || release_cgroups(g, &host, err) < 0)
 		return vl_error_wrap(err, "stopping guest %s", g->spec.name);
 	forget_processes(g);
 	remove_stale_socket(g);
 	return 0;
+}
+
+static int stop(struct vl_guest *g, vl_error *err)
+{
+	cleanup_lxc struct lxc_container *c = NULL;
+
+	if (open_container(g, &c, err) < 0)
+		return vl_error_wrap(err, "stopping guest %s", g->spec.name);
+	return stop_container(g, c, err);
 }
 
 /* LXC moves the process that calls start with daemonize into the monitor's
@@ -724,12 +732,8 @@ fail:
 
 /* LXC removes the upper layer (never the golden image) and its directory;
  * what it does not know of (channel, logs) goes after. */
-static int destroy_container(struct vl_guest *g, vl_error *err)
+static int destroy_container(struct vl_guest *g, struct lxc_container *c, vl_error *err)
 {
-	cleanup_lxc struct lxc_container *c = NULL;
-
-	if (open_container(g, &c, err) < 0)
-		return -1;
 	if (c->is_defined(c) && !c->destroy(c))
 		return lxc_failed(g, "destroy", err);
 	return vl_remove_tree(g->state_dir, err);
@@ -738,8 +742,11 @@ static int destroy_container(struct vl_guest *g, vl_error *err)
 static int destroy(struct vl_guest *g, vl_error *err)
 {
 	char lock[PATH_MAX + VL_NAME_MAX], dir[PATH_MAX + VL_NAME_MAX];
+	cleanup_lxc struct lxc_container *c = NULL;
 
-	if (stop(g, err) < 0 || destroy_container(g, err) < 0 ||
+	/* One handle for both: opening one parses the configuration again. */
+	if (open_container(g, &c, err) < 0 || stop_container(g, c, err) < 0 ||
+	    destroy_container(g, c, err) < 0 ||
 	    vl_state_untrack(g, VL_RES_DIR, g->state_dir, err) < 0)
 		return vl_error_wrap(err, "destroying guest %s", g->spec.name);
 	lock_file(g, lock, sizeof(lock));
