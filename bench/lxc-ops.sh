@@ -9,19 +9,27 @@
 #            round: a fresh guest that virtlab provisions (untimed), cloned
 #            before it first starts (lxc-copy -s -B overlayfs, lxc-copy -B
 #            dir; each clone then removed, untimed), lxc-start (it returns
-#            once the container is RUNNING; then until the agent's socket
-#            appears, as below), a reboot, lxc-stop, lxc-destroy.
+#            once the container is RUNNING; then until the agent answers
+#            hello, as below), a reboot, lxc-stop, lxc-destroy.
 # Reboot is a stop and a start on both sides: LXC reboots a container in
 # place only when its init dies of SIGHUP (a reboot(2) in its PID
 # namespace), and virtlab's init, the agent, exits instead (docs/design.md).
 #
-# Each lxc-* figure is given twice: whole (from bash's fork to the program's
-# exit) and without the program's start-up, i.e. less the time each lxc-*
-# program spends outside main(): execve, the dynamic linker loading and
-# relocating liblxc and its libraries, and the process's teardown. An
-# in-process call pays none of that, and it is the same for any program, so
-# the comparison of the operations is the second column; the first is what
-# a user of the commands waits. The time in main() comes from
+# Each lxc-* figure is given three ways:
+#   whole          from bash's fork to the program's exit: what a user of the
+#                  commands waits;
+#   less start-up  less each program's time before main(): fork, execve, the
+#                  dynamic linker loading and relocating liblxc and its
+#                  libraries (the same for any program, and never paid by an
+#                  in-process call);
+#   in main()      less its time after exit() too (the last destructors, the
+#                  kernel's teardown of the process). This over-corrects
+#                  where the guest's own work goes on meanwhile: lxc-start
+#                  exits while the agent boots, lxc-stop while LXC's monitor
+#                  tears the container down, and a reboot's lxc-start loads
+#                  while the stopped container's namespaces are released.
+# virtlab's figures are in-process, so "less start-up" is the comparison of
+# the operations. The times before and after main() come from
 # bench/main_timer.c, preloaded into the lxc-* programs (and only them).
 # Times come from bash's $EPOCHREALTIME: no process is forked to read the
 # clock.
@@ -39,6 +47,8 @@ for tool in lxc-start lxc-stop lxc-copy lxc-destroy rsync jq; do
 done
 timer=$(realpath "$build/libvirtlab-bench-main-timer.so" 2>/dev/null) ||
 	fail "no $build/libvirtlab-bench-main-timer.so: build first (ninja -C $build)"
+hello="$build/virtlab-bench-agent-hello"
+[ -x "$hello" ] || fail "no $hello: build first (ninja -C $build)"
 
 tmp=$(mktemp -d /tmp/virtlab-bench-lxc.XXXXXX)
 # The state root on a tmpfs, as /run is on a Debian host (on a disk mounted
@@ -48,8 +58,8 @@ state=$(mktemp -d /dev/shm/virtlab-bench-lxc.XXXXXX)
 export VIRTLAB_STATE="$state" VIRTLAB_DATA="$tmp/data" VIRTLAB_AGENT="$build/virtlab-agent"
 export VIRTLAB_BENCH_MAIN_LOG="$tmp/main.log"
 lxcpath="$VIRTLAB_DATA/guests"
-# virtlab's destroy also releases what lxc-start left (the monitor's pivot
-# cgroup) and what lxc-destroy did not know of (virtlab's records).
+# virtlab's destroy also releases what lxc-destroy did not know of (virtlab's
+# records) and the group LXC's monitors pass through at a stop.
 forget_guest() {
 	lxc-stop -P "$lxcpath" -n "$lg" -k >/dev/null 2>&1 || true
 	"$virtlab" -q guest destroy "$lg" >/dev/null 2>&1 || true
@@ -66,10 +76,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A sleep of 0.2 ms without a fork: a read that times out on an empty pipe.
-exec {idle}<> <(:)
-nap() { read -r -t 0.0002 -u "$idle" _ || true; }
-
 # lxc PROGRAM ARG...: runs an lxc-* program with the timer preloaded and
 # keeps its wall time ("start end" in s) in $walls for timed's accounting.
 walls=()
@@ -80,10 +86,10 @@ lxc() {
 }
 
 # timed OP FUNCTION ARG...: runs the lxc-* side of OP and appends its wall
-# time in ms to lxc.OP, and that time less its programs' time outside main()
-# to net.OP.
+# time in ms to lxc.OP, that time less its programs' time before main() to
+# pre.OP, and less their time after exit() too to net.OP.
 timed() {
-	local op=$1 t0 t1 outside
+	local op=$1 t0 t1 before after
 	shift
 	walls=()
 	: >"$VIRTLAB_BENCH_MAIN_LOG"
@@ -93,26 +99,32 @@ timed() {
 	mapfile -t mains <"$VIRTLAB_BENCH_MAIN_LOG"
 	[ "${#mains[@]}" = "${#walls[@]}" ] ||
 		fail "$op: ${#walls[@]} lxc-* programs ran but ${#mains[@]} reported their time in main()"
-	outside=$(printf '%s\n' "${walls[@]}" | paste -d' ' - "$VIRTLAB_BENCH_MAIN_LOG" |
-		awk '{ s += ($2 - $1) * 1000 - $3 } END { print s }')
-	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) * 1000 }' >>"$tmp/lxc.$op"
-	awk -v a="$t0" -v b="$t1" -v o="$outside" 'BEGIN { printf "%.3f\n", (b - a) * 1000 - o }' \
-		>>"$tmp/net.$op"
-	printf '%s\n' "$outside" >>"$tmp/outside"
+	# "fork exit main exit()" per program, in s.
+	read -r before after < <(printf '%s\n' "${walls[@]}" |
+		paste -d' ' - "$VIRTLAB_BENCH_MAIN_LOG" |
+		awk '{ b += ($3 - $1) * 1000; a += ($2 - $4) * 1000 } END { print b, a }')
+	awk -v a="$t0" -v b="$t1" -v pre="$before" -v post="$after" -v d="$tmp" -v op="$op" '
+		BEGIN { w = (b - a) * 1000
+		        printf "%.3f\n", w >>(d "/lxc." op)
+		        printf "%.3f\n", w - pre >>(d "/pre." op)
+		        printf "%.3f\n", w - pre - post >>(d "/net." op) }'
+	n=${#walls[@]}
+	awk -v b="$before" -v n="$n" 'BEGIN { printf "%.3f\n", b / n }' >>"$tmp/before"
+	awk -v a="$after" -v n="$n" 'BEGIN { printf "%.3f\n", a / n }' >>"$tmp/after"
 }
 
-# virtlab's start ends when the agent answers; lxc-start returns when LXC has
-# exec'd the init (RUNNING), before the agent listens (and before it handles
-# SIGTERM: a stop sent then is ignored by the PID-1 agent, and lxc-stop waits
-# 60 s before SIGKILL). So the lxc-* start and reboot end, timed, when the
-# agent's socket appears.
+# virtlab's start ends when the agent answers hello; lxc-start returns when
+# LXC has exec'd the init (RUNNING), before the agent listens (and before it
+# handles SIGTERM: a stop sent then is ignored by the PID-1 agent, and
+# lxc-stop waits 60 s before SIGKILL). So the lxc-* start and reboot end,
+# timed, when the agent answers hello too, asked by bench/agent_hello.c
+# (virtlab's agent client), started here once, untimed.
+coproc HELLO { "$hello"; }
 agent_up() {
-	local n=0
-	while [ ! -S "$lxcpath/$lg/channel/agent.sock" ]; do
-		n=$((n + 1))
-		[ "$n" -le 50000 ] || fail "the agent of $lg never made its socket"
-		nap
-	done
+	local reply
+	echo "$lxcpath/$lg/channel/agent.sock" >&"${HELLO[1]}"
+	read -r reply <&"${HELLO[0]}" || fail "bench/agent_hello.c ended"
+	[ "$reply" = ok ] || fail "the agent of $lg did not answer: $reply"
 }
 lxc_start() { lxc lxc-start -n "$lg" && agent_up; }
 lxc_stop() { lxc lxc-stop -n "$lg"; }
@@ -128,8 +140,11 @@ forget_guest
 
 # The operations experiment's names; lxc-*'s counterparts below.
 ops="start reboot stop clone-cow clone-full destroy"
-for op in $ops; do : >"$tmp/virtlab.$op" && : >"$tmp/lxc.$op" && : >"$tmp/net.$op"; done
-: >"$tmp/outside"
+for op in $ops; do
+	for side in virtlab lxc pre net; do : >"$tmp/$side.$op"; done
+done
+: >"$tmp/before"
+: >"$tmp/after"
 
 # One round of every operation on one side; virtlab's ends with its guest
 # destroyed, as lxc-*'s does.
@@ -158,37 +173,41 @@ round_lxc() {
 }
 
 last() { printf %.1f "$(tail -n1 "$1")"; }
+sides="virtlab lxc pre net"
 i=1
 while [ "$i" -le "$rounds" ]; do
 	if [ $((i % 2)) = 1 ]; then order="virtlab lxc"; else order="lxc virtlab"; fi
 	for side in $order; do "round_$side"; done
 	line="round $i:"
 	for op in $ops; do
-		line="$line $op $(last "$tmp/virtlab.$op")/$(last "$tmp/lxc.$op")/$(last "$tmp/net.$op");"
+		fig=""
+		for side in $sides; do fig="$fig${fig:+/}$(last "$tmp/$side.$op")"; done
+		line="$line $op $fig;"
 	done
-	echo "$line ms (virtlab/lxc-*/lxc-* in main)"
+	echo "$line ms (virtlab/lxc-*/less start-up/in main())"
 	i=$((i + 1))
 done
 
 echo "median [min, max] in ms of $rounds rounds; load: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "an lxc-* program's time outside main(): $(summary "$tmp/outside" ms 2)"
-printf '  %-11s %-22s %-22s %-22s %-8s %s\n' operation virtlab "lxc-*" "lxc-*, in main()" \
-	ratio "ratio to in main()"
-outside=0
-outside_main=0
+echo "an lxc-* program's time before main(): $(summary "$tmp/before" ms 2)," \
+	"after exit(): $(summary "$tmp/after" ms 2)"
+row() { printf '  %-11s %-21s %-21s %-21s %-21s %-6s %-6s %s\n' "$@"; }
+row operation virtlab "lxc-*, whole" "less start-up" "in main()" whole start-up "main()"
 ratio() { awk -v v="$1" -v l="$2" 'BEGIN { printf "%.2f", v / l }'; }
 within() { awk -v r="$1" 'BEGIN { exit !(r >= 0.8 && r <= 1.2) }'; }
+declare -A outside=([lxc]=0 [pre]=0 [net]=0)
 for op in $ops; do
 	v=$(median "$tmp/virtlab.$op")
-	r=$(ratio "$v" "$(median "$tmp/lxc.$op")")
-	rm=$(ratio "$v" "$(median "$tmp/net.$op")")
-	within "$r" || { outside=$((outside + 1)) && r="$r*"; }
-	within "$rm" || { outside_main=$((outside_main + 1)) && rm="$rm*"; }
-	printf '  %-11s %-22s %-22s %-22s %-8s %s\n' "$op" \
-		"$(median "$tmp/virtlab.$op" 1) $(range "$tmp/virtlab.$op")" \
-		"$(median "$tmp/lxc.$op" 1) $(range "$tmp/lxc.$op")" \
-		"$(median "$tmp/net.$op" 1) $(range "$tmp/net.$op")" "$r" "$rm"
+	figures=() ratios=()
+	for side in $sides; do
+		figures+=("$(median "$tmp/$side.$op" 1) $(range "$tmp/$side.$op")")
+		[ "$side" = virtlab ] && continue
+		r=$(ratio "$v" "$(median "$tmp/$side.$op")")
+		within "$r" || { outside[$side]=$((outside[$side] + 1)) && r="$r*"; }
+		ratios+=("$r")
+	done
+	row "$op" "${figures[@]}" "${ratios[@]}"
 done
 n=$(echo "$ops" | wc -w)
-echo "outside 20% (*): $outside of $n against the whole lxc-* programs," \
-	"$outside_main of $n against their time in main()"
+echo "ratios virtlab / lxc-*; outside 20% (*), of $n: ${outside[lxc]} against the whole" \
+	"programs, ${outside[pre]} less their start-up, ${outside[net]} against their time in main()"

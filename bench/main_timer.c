@@ -1,9 +1,11 @@
 /* LD_PRELOAD'ed into a reference tool by bench/lxc-ops.sh: appends to the
- * file named by $VIRTLAB_BENCH_MAIN_LOG the process's time in milliseconds
- * from just before main() to exit(). What a program spends before that
- * (execve, the dynamic linker loading and relocating its libraries) is not
- * part of the operation it performs, and a library call timed in-process
- * does not pay it.
+ * file named by $VIRTLAB_BENCH_MAIN_LOG when the process reached main() and
+ * when it began its exit, "START END" in seconds of CLOCK_REALTIME (the clock
+ * of bash's $EPOCHREALTIME). What a program spends before main() (execve,
+ * the dynamic linker loading and relocating its libraries) is not part of
+ * the operation it performs, and a library call timed in-process does not
+ * pay it; nor does it pay what follows exit() (the remaining destructors,
+ * the kernel's teardown of the process).
  * Only the process that was exec'd reports: forks (a daemonizing
  * lxc-start's monitor) inherit the destructor but not the pid, and what it
  * execs (rsync for a copy) runs without the timer, its start-up part of the
@@ -25,7 +27,7 @@ __attribute__((constructor(65535))) static void main_timer_start(void)
 {
 	started_pid = getpid();
 	unsetenv("LD_PRELOAD");
-	clock_gettime(CLOCK_MONOTONIC, &started);
+	clock_gettime(CLOCK_REALTIME, &started);
 }
 
 __attribute__((destructor(101))) static void main_timer_report(void)
@@ -37,10 +39,9 @@ __attribute__((destructor(101))) static void main_timer_report(void)
 
 	if (!log || getpid() != started_pid)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	len = snprintf(line, sizeof(line), "%.3f\n",
-	               (double)(now.tv_sec - started.tv_sec) * 1e3 +
-	                       (double)(now.tv_nsec - started.tv_nsec) / 1e6);
+	clock_gettime(CLOCK_REALTIME, &now);
+	len = snprintf(line, sizeof(line), "%lld.%06ld %lld.%06ld\n", (long long)started.tv_sec,
+	               started.tv_nsec / 1000, (long long)now.tv_sec, now.tv_nsec / 1000);
 	fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return;

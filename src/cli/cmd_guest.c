@@ -178,8 +178,7 @@ static int make_guest(struct vl_guest *src, struct vl_guest *g, bool full, vl_er
 	if (rc == 0)
 		rc = vl_state_save(g, "provisioned", err);
 	if (rc < 0) {
-		if (p->destroy)
-			p->destroy(g, &undo);
+		vl_guest_destroy(g, &undo);
 		vl_cleanup_record(g->spec.name, false, NULL, NULL, &undo);
 	}
 	vl_state_unlock(lock_fd);
@@ -321,7 +320,8 @@ static int stop_or_reboot(struct vl_cli_guest *cg, bool reboot, vl_error *err)
 	return reboot ? vl_cli_guest_apply_cpu_policy(cg->g, err) : 0;
 }
 
-/* The platform first, then whatever it left, then the record. */
+/* The platform first, then whatever it left, then the record, then what
+ * the platform's guests shared on the host. */
 static int destroy_guest(struct vl_cli_guest *cg, vl_error *err)
 {
 	const struct vl_platform *p = cg->g->platform;
@@ -331,9 +331,10 @@ static int destroy_guest(struct vl_cli_guest *cg, vl_error *err)
 		vl_state_save(cg->g, cg->status, &ignored);
 		return -1;
 	}
-	if (vl_state_save(cg->g, cg->status, err) < 0)
+	if (vl_state_save(cg->g, cg->status, err) < 0 ||
+	    vl_cleanup_record(cg->g->spec.name, false, NULL, NULL, err) < 0)
 		return -1;
-	return vl_cleanup_record(cg->g->spec.name, false, NULL, NULL, err);
+	return vl_platform_release_host(p, err);
 }
 
 static int cmd_lifecycle(const char *op, int argc, char **argv)

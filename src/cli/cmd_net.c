@@ -215,7 +215,7 @@ static int outside_down(struct vl_guest *g, vl_error *err)
 
 	if (!g)
 		return 0;
-	rc = g->platform->destroy(g, err);
+	rc = vl_guest_destroy(g, err);
 	vl_guest_free(g);
 	return rc;
 }
@@ -384,7 +384,7 @@ static int container_down(struct vl_guest *g, vl_error *err)
 		return 0;
 	rc = vl_state_lock(g->spec.name, true, &lock_fd, err);
 	if (rc == 0) {
-		rc = g->platform->destroy(g, err);
+		rc = vl_guest_destroy(g, err);
 		if (rc == 0)
 			rc = vl_state_remove(g->spec.name, err);
 		vl_state_unlock(lock_fd);

@@ -321,7 +321,7 @@ static int run_on_guest(const struct run_options *o, const struct vl_platform *p
 		rc = platform->start(g, err);
 	if (rc == 0 && !vl_interrupt_signal())
 		rc = vl_run_workload(g, p, o->repeat, o->warmup, o->timeout_s, result, err);
-	if (platform->destroy(g, &stop_err) < 0 && rc == 0) {
+	if (vl_guest_destroy(g, &stop_err) < 0 && rc == 0) {
 		*err = stop_err;
 		rc = -1;
 	}

@@ -651,6 +651,20 @@ static int lock_soon(const char *name, int *lock_fd, vl_error *err)
 	}
 }
 
+/* What the platforms' guests share on the host (LXC's pivot group), where
+ * no guest needs it now. A dry run leaves it to the cgroup sweep's report. */
+static void release_shared(struct sweep *s)
+{
+	size_t n;
+	const struct vl_platform *const *all = vl_platform_all(&n);
+
+	for (size_t i = 0; i < n && !s->dry_run; i++) {
+		vl_error e = {0};
+		if (vl_platform_release_host(all[i], &e) < 0)
+			emit(s, NULL, "shared", all[i]->name, &e);
+	}
+}
+
 int vl_cleanup_guest(const char *name, bool dry_run, vl_cleanup_report_fn report, void *arg,
                      vl_error *err)
 {
@@ -662,6 +676,11 @@ int vl_cleanup_guest(const char *name, bool dry_run, vl_cleanup_report_fn report
 		return -1;
 	rc = vl_cleanup_record(name, dry_run, report, arg, err);
 	vl_state_unlock(lock_fd);
+	if (rc == 0) {
+		struct sweep s = {.dry_run = dry_run, .report = report, .arg = arg, .err = err};
+		release_shared(&s);
+		rc = s.rc;
+	}
 	return rc;
 }
 
@@ -893,6 +912,7 @@ int vl_cleanup_all(bool dry_run, vl_cleanup_report_fn report, void *arg, vl_erro
 		return vl_error_errno(err, ENOMEM, "cleaning up");
 	sweep_records(&s);
 	sweep_unrecorded(&s, vl_state_root(), false);
+	release_shared(&s);
 	sweep_cgroups(&s);
 	sweep_mounts(&s);
 	/* After the mounts, so that no mount point stops a removal. */

@@ -74,6 +74,22 @@ int vl_guest_agent_call(struct vl_guest *g, const char *op, double timeout_s, js
 	return 0;
 }
 
+int vl_guest_destroy(struct vl_guest *g, vl_error *err)
+{
+	const struct vl_platform *p = g->platform;
+
+	if (p->destroy && p->destroy(g, err) < 0)
+		return -1;
+	return vl_platform_release_host(p, err);
+}
+
+int vl_platform_release_host(const struct vl_platform *p, vl_error *err)
+{
+	if (p->release_host && p->release_host(err) < 0)
+		return vl_error_wrap(err, "releasing what %s guests share on the host", p->name);
+	return 0;
+}
+
 int vl_guest_stop_start(struct vl_guest *g, vl_error *err)
 {
 	if (g->platform->stop(g, err) < 0)

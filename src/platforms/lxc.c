@@ -511,25 +511,23 @@ static int remove_cgroup(const struct vl_cgroup_host *host, const char *name, vl
 	return rc;
 }
 
-/* The cgroups LXC makes, emptied and removed: a killed run leaves them, and
- * the monitor's pivot is left by every run. Only what exists is touched and
- * only what the record lists is untracked, so that a clean start costs no
- * more than the checks. */
+/* The cgroups LXC makes, emptied and removed: a killed run leaves them (a
+ * clean stop's monitor removes them itself). Only what exists is touched and
+ * only what the record lists is untracked, so that a clean start or stop
+ * costs no more than the checks. */
 static int release_cgroups(struct vl_guest *g, const struct vl_cgroup_host *host, vl_error *err)
 {
 	struct vl_lxc_cgroups cg;
 	cleanup_json json_t *doc = NULL;
 	vl_error ignored = {0};
-	const char *names[4], *listed[4];
+	const char *names[2], *listed[2];
 	size_t n_listed = 0;
 
 	vl_lxc_cgroup_names(g->spec.name, &cg);
 	names[0] = cg.container;
 	names[1] = cg.monitor;
-	names[2] = cg.pivot_inner;
-	names[3] = cg.pivot;
 	vl_state_read(g->spec.name, &doc, &ignored);
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; i < 2; i++) {
 		if (vl_cgroup_exists(host, names[i]) && remove_cgroup(host, names[i], err) < 0)
 			return vl_error_wrap(err, "removing cgroup %s", names[i]);
 		if (tracked(doc, VL_RES_CGROUP, names[i]))
@@ -573,9 +571,11 @@ static int track_cgroups(struct vl_guest *g, vl_error *err)
 	struct vl_lxc_cgroups cg;
 
 	vl_lxc_cgroup_names(g->spec.name, &cg);
-	/* Released newest first: the container's before its monitor's. */
-	const char *const names[] = {cg.pivot, cg.pivot_inner, cg.monitor, cg.container};
-	return vl_state_track_all(g, VL_RES_CGROUP, names, 4, err);
+	/* Released newest first: the monitor's before its container's, so that
+	 * a cleanup's killing of the container does not set the monitor off on
+	 * its own teardown (into the shared pivot) meanwhile. */
+	const char *const names[] = {cg.container, cg.monitor};
+	return vl_state_track_all(g, VL_RES_CGROUP, names, 2, err);
 }
 
 static void forget_processes(struct vl_guest *g)
@@ -639,12 +639,11 @@ static int halt(struct vl_guest *g, struct lxc_container *c, vl_error *err)
 }
 
 /* Stops c (a no-op when it is not running) and releases what its run held. */
-static int stop_container(struct vl_guest *g, struct lxc_container *c, vl_error *err)
+static int stop_container(struct vl_guest *g, struct lxc_container *c,
+                          const struct vl_cgroup_host *host, vl_error *err)
 {
-	struct vl_cgroup_host host;
-
-	if (vl_cgroup_detect(&host, err) < 0 || halt(g, c, err) < 0 ||
-	    vl_guest_net_detach(g, err) < 0 || release_cgroups(g, &host, err) < 0)
+	if (halt(g, c, err) < 0 || vl_guest_net_detach(g, err) < 0 ||
+	    release_cgroups(g, host, err) < 0)
 		return vl_error_wrap(err, "stopping guest %s", g->spec.name);
 	forget_processes(g);
 	remove_stale_socket(g);
@@ -654,10 +653,11 @@ static int stop_container(struct vl_guest *g, struct lxc_container *c, vl_error 
 static int stop(struct vl_guest *g, vl_error *err)
 {
 	cleanup_lxc struct lxc_container *c = NULL;
+	struct vl_cgroup_host host;
 
-	if (open_container(g, &c, err) < 0)
+	if (vl_cgroup_detect(&host, err) < 0 || open_container(g, &c, err) < 0)
 		return vl_error_wrap(err, "stopping guest %s", g->spec.name);
-	return stop_container(g, c, err);
+	return stop_container(g, c, &host, err);
 }
 
 /* LXC moves the process that calls start with daemonize into the monitor's
@@ -684,29 +684,26 @@ static int start_daemon(struct vl_guest *g, struct lxc_container *c, vl_error *e
 	return 0;
 }
 
-static int start(struct vl_guest *g, vl_error *err)
+static int start_container(struct vl_guest *g, struct lxc_container *c,
+                           const struct vl_cgroup_host *host, vl_error *err)
 {
-	cleanup_lxc struct lxc_container *c = NULL;
-	struct vl_cgroup_host host;
 	vl_error ignored = {0};
 	int pidfd = -1;
 
-	if (vl_cgroup_detect(&host, err) < 0 || open_container(g, &c, err) < 0)
-		return vl_error_wrap(err, "starting guest %s", g->spec.name);
 	if (!c->is_defined(c) || !vl_guest_rec_str(g, "rootfs"))
 		return vl_error_input(err, "guest %s has no LXC container; provision it first",
 		                      g->spec.name);
 	if (c->is_running(c))
 		return vl_error_input(err, "guest %s is already running", g->spec.name);
-	if (check_cgroups_free(g, &host, err) < 0)
+	if (check_cgroups_free(g, host, err) < 0)
 		return vl_error_wrap(err, "starting guest %s", g->spec.name);
 	/* What a killed run left goes first: the new container must not share
 	 * a cgroup, or its limits, with an orphan. */
-	if (release_cgroups(g, &host, err) < 0 || track_cgroups(g, err) < 0)
+	if (release_cgroups(g, host, err) < 0 || track_cgroups(g, err) < 0)
 		return vl_error_wrap(err, "starting guest %s", g->spec.name);
 	forget_processes(g);
 	remove_stale_socket(g);
-	if (start_daemon(g, c, err) < 0 || mark_cgroups(g, &host, err) < 0)
+	if (start_daemon(g, c, err) < 0 || mark_cgroups(g, host, err) < 0)
 		goto fail;
 	/* The network experiment's veth goes into the namespace LXC made with
 	 * lxc.net.0.type = empty, as for virtlab's own containers. */
@@ -724,10 +721,36 @@ fail:
 		close(pidfd);
 	halt(g, c, &ignored);
 	vl_guest_net_detach(g, &ignored);
-	release_cgroups(g, &host, &ignored);
+	release_cgroups(g, host, &ignored);
 	forget_processes(g);
 	remove_stale_socket(g);
 	return vl_error_wrap(err, "starting guest %s", g->spec.name);
+}
+
+static int start(struct vl_guest *g, vl_error *err)
+{
+	cleanup_lxc struct lxc_container *c = NULL;
+	struct vl_cgroup_host host;
+
+	if (vl_cgroup_detect(&host, err) < 0 || open_container(g, &c, err) < 0)
+		return vl_error_wrap(err, "starting guest %s", g->spec.name);
+	return start_container(g, c, &host, err);
+}
+
+/* LXC reboots in place only when the init dies of SIGHUP (a reboot(2) in its
+ * PID namespace); the agent as init simply exits. So, as for virtlab's own
+ * containers, a reboot is a stop and a start, here on one handle and one
+ * look at the host's cgroups: each handle parses the configuration anew. */
+static int reboot(struct vl_guest *g, vl_error *err)
+{
+	cleanup_lxc struct lxc_container *c = NULL;
+	struct vl_cgroup_host host;
+
+	if (vl_cgroup_detect(&host, err) < 0 || open_container(g, &c, err) < 0)
+		return vl_error_wrap(err, "rebooting guest %s", g->spec.name);
+	if (stop_container(g, c, &host, err) < 0)
+		return -1;
+	return start_container(g, c, &host, err);
 }
 
 /* LXC removes the upper layer (never the golden image) and its directory;
@@ -743,10 +766,11 @@ static int destroy(struct vl_guest *g, vl_error *err)
 {
 	char lock[PATH_MAX + VL_NAME_MAX], dir[PATH_MAX + VL_NAME_MAX];
 	cleanup_lxc struct lxc_container *c = NULL;
+	struct vl_cgroup_host host;
 
 	/* One handle for both: opening one parses the configuration again. */
-	if (open_container(g, &c, err) < 0 || stop_container(g, c, err) < 0 ||
-	    destroy_container(g, c, err) < 0 ||
+	if (vl_cgroup_detect(&host, err) < 0 || open_container(g, &c, err) < 0 ||
+	    stop_container(g, c, &host, err) < 0 || destroy_container(g, c, err) < 0 ||
 	    vl_state_untrack(g, VL_RES_DIR, g->state_dir, err) < 0)
 		return vl_error_wrap(err, "destroying guest %s", g->spec.name);
 	lock_file(g, lock, sizeof(lock));
@@ -825,9 +849,18 @@ static int footprint(struct vl_guest *g, struct vl_footprint *out, vl_error *err
 	return 0;
 }
 
-/* LXC reboots in place only when the init dies of SIGHUP (a reboot(2) in its
- * PID namespace); the agent as init simply exits. So, as for virtlab's own
- * containers, a reboot is a stop and a start (vl_guest_stop_start). */
+/* The monitors' pivot, as cleanup removes any group (in the hierarchies it
+ * reached, when a monitor was killed while making it). A monitor in it has
+ * left its own group and its container has exited: killing it costs nothing
+ * but the removal of its own, by now empty, group, which its guest's stop
+ * (or a cleanup) does. A stop under another run makes the pivot again. */
+static int release_host(vl_error *err)
+{
+	bool existed;
+
+	return vl_cleanup_resource(VL_RES_CGROUP, VL_LXC_PIVOT, false, &existed, err);
+}
+
 const struct vl_platform vl_platform_lxc = {
         .name = "lxc",
         .persistent = true,
@@ -837,8 +870,9 @@ const struct vl_platform vl_platform_lxc = {
         .clone = clone_guest,
         .start = start,
         .stop = stop,
-        .reboot = vl_guest_stop_start,
+        .reboot = reboot,
         .destroy = destroy,
+        .release_host = release_host,
         .open_channel = open_channel,
         .apply_entitlement = apply_entitlement,
         .footprint = footprint,

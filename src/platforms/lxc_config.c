@@ -16,7 +16,6 @@
 
 #define CPU_PERIOD_US  100000
 #define MONITOR_SUFFIX ".lxc-monitor"
-#define PIVOT_SUFFIX   ".lxc-pivot"
 
 int vl_lxc_items_add(struct vl_lxc_items *items, vl_error *err, const char *key, const char *fmt,
                      ...)
@@ -61,8 +60,6 @@ void vl_lxc_cgroup_names(const char *name, struct vl_lxc_cgroups *out)
 {
 	snprintf(out->container, sizeof(out->container), "virtlab/%s", name);
 	snprintf(out->monitor, sizeof(out->monitor), "virtlab/%s" MONITOR_SUFFIX, name);
-	snprintf(out->pivot, sizeof(out->pivot), "virtlab/%s" PIVOT_SUFFIX, name);
-	snprintf(out->pivot_inner, sizeof(out->pivot_inner), "%s/lxc.pivot", out->pivot);
 }
 
 static bool ends_with(const char *s, const char *suffix)
@@ -73,11 +70,11 @@ static bool ends_with(const char *s, const char *suffix)
 
 int vl_lxc_check_name(const char *name, vl_error *err)
 {
-	if (ends_with(name, MONITOR_SUFFIX) || ends_with(name, PIVOT_SUFFIX))
+	if (ends_with(name, MONITOR_SUFFIX) || strcmp(name, VL_LXC_PIVOT_LEAF) == 0)
 		return vl_error_input(err,
-		                      "guest name '%s' ends in %s or %s, which name the cgroups of "
-		                      "LXC's monitors; choose another name",
-		                      name, MONITOR_SUFFIX, PIVOT_SUFFIX);
+		                      "guest name '%s' names the cgroups of LXC's monitors (%s, "
+		                      "*%s); choose another name",
+		                      name, VL_LXC_PIVOT, MONITOR_SUFFIX);
 	return 0;
 }
 
@@ -313,7 +310,7 @@ int vl_lxc_guest_items(const struct vl_lxc_guest *g, struct vl_lxc_items *out, v
 	    vl_lxc_items_add(out, err, "lxc.seccomp.profile", "%s", g->seccomp) < 0 ||
 	    vl_lxc_items_add(out, err, "lxc.cgroup.dir.container", "%s", cg.container) < 0 ||
 	    vl_lxc_items_add(out, err, "lxc.cgroup.dir.monitor", "%s", cg.monitor) < 0 ||
-	    vl_lxc_items_add(out, err, "lxc.cgroup.dir.monitor.pivot", "%s", cg.pivot) < 0 ||
+	    vl_lxc_items_add(out, err, "lxc.cgroup.dir.monitor.pivot", VL_LXC_PIVOT_PARENT) < 0 ||
 	    vl_lxc_items_add(out, err, "lxc.log.file", "%s/lxc.log", g->dir) < 0 ||
 	    vl_lxc_items_add(out, err, "lxc.log.level", "WARN") < 0 ||
 	    vl_lxc_items_add(out, err, "lxc.console.logfile", "%s/console.log", g->dir) < 0)

@@ -33,19 +33,23 @@ int vl_lxc_items_add(struct vl_lxc_items *items, vl_error *err, const char *key,
 void vl_lxc_items_free(struct vl_lxc_items *items);
 
 /* The cgroups LXC makes for guest `name`, relative to each hierarchy's root:
- * the container's (the same name as virtlab's own containers use), its
- * monitor's, and the parent of "lxc.pivot", where the monitor moves while it
- * removes its own (by default LXC leaves lxc.pivot at the root of every
- * hierarchy). */
+ * the container's (the same name as virtlab's own containers use) and its
+ * monitor's. */
 struct vl_lxc_cgroups {
 	char container[VL_NAME_MAX + 16];
 	char monitor[VL_NAME_MAX + 32];
-	char pivot[VL_NAME_MAX + 32];
-	char pivot_inner[VL_NAME_MAX + 48]; /* pivot/lxc.pivot */
 };
 void vl_lxc_cgroup_names(const char *name, struct vl_lxc_cgroups *out);
+/* Where a monitor moves to remove its own group once its container has
+ * exited: lxc.cgroup.dir.monitor.pivot names the parent, and LXC makes
+ * "lxc.pivot" in it at every stop and never removes it. One group for every
+ * guest, so that a stop makes nothing new; the platform's release_host
+ * removes it. */
+#define VL_LXC_PIVOT_PARENT "virtlab"
+#define VL_LXC_PIVOT_LEAF   "lxc.pivot"
+#define VL_LXC_PIVOT        VL_LXC_PIVOT_PARENT "/" VL_LXC_PIVOT_LEAF
 /* Guest names that would make one guest's monitor cgroup another's container
- * cgroup are refused. */
+ * cgroup, or a guest's cgroup the monitors' pivot, are refused. */
 int vl_lxc_check_name(const char *name, vl_error *err);
 
 struct vl_lxc_guest {

@@ -87,6 +87,11 @@ struct vl_platform {
 	int (*reboot)(struct vl_guest *g, vl_error *err);
 	/* Releases everything provision and start made; safe on a half-made guest. */
 	int (*destroy)(struct vl_guest *g, vl_error *err);
+	/* Removes what the platform's guests share on the host and no guest needs
+	 * now (LXC's pivot group for its monitors); optional. Called outside any
+	 * timing: by vl_guest_destroy, after the operations experiment's round,
+	 * and by `virtlab cleanup`. */
+	int (*release_host)(vl_error *err);
 	/* A bidirectional byte stream to the guest's agent; the caller owns the fd. */
 	int (*open_channel)(struct vl_guest *g, int *fd, vl_error *err);
 	int (*apply_entitlement)(struct vl_guest *g, const struct vl_entitlement *e, vl_error *err);
@@ -105,6 +110,10 @@ void vl_guest_free(struct vl_guest *g);
  * platform waits for its guest, shutdown when it stops it). result may be NULL. */
 int vl_guest_agent_call(struct vl_guest *g, const char *op, double timeout_s, json_t **result,
                         vl_error *err);
+/* The platform's destroy (when it has one), then its release_host. */
+int vl_guest_destroy(struct vl_guest *g, vl_error *err);
+/* p's release_host, when it has one. */
+int vl_platform_release_host(const struct vl_platform *p, vl_error *err);
 /* A reboot that is a stop and a start: the reboot op of platforms whose init,
  * the agent, exits rather than reboots. */
 int vl_guest_stop_start(struct vl_guest *g, vl_error *err);

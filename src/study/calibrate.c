@@ -834,8 +834,7 @@ static int start_guest(const char *workdir, struct vl_guest **out, vl_error *err
 		return -1;
 	if ((bare->provision && bare->provision(g, err) < 0) || bare->start(g, err) < 0) {
 		vl_error ignored = {0};
-		if (bare->destroy)
-			bare->destroy(g, &ignored);
+		vl_guest_destroy(g, &ignored);
 		vl_guest_free(g);
 		return vl_error_wrap(err, "starting the bare platform's agent");
 	}
@@ -848,7 +847,7 @@ static void end_guest(struct vl_guest *g)
 	vl_error ignored = {0};
 
 	if (g->platform->destroy)
-		g->platform->destroy(g, &ignored);
+		vl_guest_destroy(g, &ignored);
 	else
 		g->platform->stop(g, &ignored);
 	vl_guest_free(g);

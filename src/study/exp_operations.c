@@ -97,6 +97,9 @@ static int one_round(struct vl_study_ctx *ctx, const struct vl_study_platform *s
 		vl_guest_free(g);
 	}
 	vl_guests_down(&set);
+	/* Outside the timed destroy, as vl_guest_destroy does it elsewhere. */
+	if (rc == 0)
+		rc = vl_platform_release_host(p, err);
 	return rc;
 }
 

@@ -59,7 +59,7 @@ static void down(struct vl_guest *g)
 	if (g->platform->stop && g->platform->stop(g, &err) < 0)
 		vl_debug("stopping guest %s: %s", g->spec.name, err.msg);
 	vl_error_clear(&err);
-	if (g->platform->destroy && g->platform->destroy(g, &err) < 0)
+	if (vl_guest_destroy(g, &err) < 0)
 		vl_debug("destroying guest %s: %s", g->spec.name, err.msg);
 	vl_guest_free(g);
 }

@@ -42,7 +42,7 @@ void vl_test_guest_free(struct vl_test_guest *t)
 
 	if (!t->g)
 		return;
-	vl_test_check(t->g->platform->destroy(t->g, &err), &err);
+	vl_test_check(vl_guest_destroy(t->g, &err), &err);
 	if (vl_state_read(t->g->spec.name, &doc, &err) == 0)
 		assert_int_equal(json_array_size(json_object_get(doc, "resources")), 0);
 	vl_test_check(vl_state_remove(t->g->spec.name, &err), &err);

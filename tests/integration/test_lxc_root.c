@@ -28,6 +28,7 @@
 #include "escape_checks.h"
 #include "platform_test.h"
 #include "platforms/cleanup.h"
+#include "platforms/lxc_config.h"
 #include "platforms/image.h"
 #include "platforms/platform.h"
 #include "platforms/state.h"
@@ -63,12 +64,12 @@ static bool lxc_left(const char *name)
 	return stat(path, &st) == 0;
 }
 
-/* Cgroups of the guest (its own, its monitor's, its pivot) in any hierarchy,
- * and lxc.pivot groups at the roots. */
+/* Cgroups of the guest (its own, its monitor's) and the monitors' pivot
+ * (virtlab/lxc.pivot) in any hierarchy, and lxc.pivot groups at the roots. */
 static unsigned count_cgroups(const char *name, unsigned *pivots)
 {
 	cleanup_dir DIR *d = opendir("/sys/fs/cgroup");
-	const char *suffixes[] = {"", ".lxc-monitor", ".lxc-pivot"};
+	const char *suffixes[] = {"", ".lxc-monitor"};
 	struct dirent *e;
 	unsigned n = 0;
 	struct stat st;
@@ -83,7 +84,9 @@ static unsigned count_cgroups(const char *name, unsigned *pivots)
 			continue;
 		snprintf(path, sizeof(path), "/sys/fs/cgroup/%s/lxc.pivot", e->d_name);
 		*pivots += stat(path, &st) == 0;
-		for (size_t i = 0; name && i < 3; i++) {
+		snprintf(path, sizeof(path), "/sys/fs/cgroup/%s/" VL_LXC_PIVOT, e->d_name);
+		n += stat(path, &st) == 0;
+		for (size_t i = 0; name && i < 2; i++) {
 			snprintf(path, sizeof(path), "/sys/fs/cgroup/%s/virtlab/%s%s", e->d_name,
 			         name, suffixes[i]);
 			n += stat(path, &st) == 0;

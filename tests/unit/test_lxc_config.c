@@ -134,8 +134,7 @@ static void test_guest_defaults(void **state)
 	                    "/d/web1/channel run/virtlab none bind,create=dir 0 0");
 	assert_string_equal(value(&items, "lxc.cgroup.dir.container", 0), "virtlab/web1");
 	assert_string_equal(value(&items, "lxc.cgroup.dir.monitor", 0), "virtlab/web1.lxc-monitor");
-	assert_string_equal(value(&items, "lxc.cgroup.dir.monitor.pivot", 0),
-	                    "virtlab/web1.lxc-pivot");
+	assert_string_equal(value(&items, "lxc.cgroup.dir.monitor.pivot", 0), "virtlab");
 	assert_string_equal(value(&items, "lxc.no_new_privs", 0), "1");
 	assert_string_equal(value(&items, "lxc.signal.halt", 0), "SIGTERM");
 	assert_true(has(&items, "lxc.cap.keep", "chown"));
@@ -175,10 +174,12 @@ static void test_names(void **state)
 	(void)state;
 	vl_lxc_cgroup_names("a", &cg);
 	assert_string_equal(cg.container, "virtlab/a");
-	assert_string_equal(cg.pivot_inner, "virtlab/a.lxc-pivot/lxc.pivot");
+	assert_string_equal(cg.monitor, "virtlab/a.lxc-monitor");
 	assert_int_equal(vl_lxc_check_name("web.1", &err), 0);
+	assert_int_equal(vl_lxc_check_name("web.lxc-pivot", &err), 0);
 	assert_int_equal(vl_lxc_check_name("web.lxc-monitor", &err), -1);
 	assert_int_equal(err.kind, VL_ERR_INPUT);
+	assert_int_equal(vl_lxc_check_name("lxc.pivot", &err), -1);
 }
 
 static void test_seccomp_profile(void **state)
