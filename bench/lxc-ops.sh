@@ -33,8 +33,8 @@
 # bench/main_timer.c, preloaded into the lxc-* programs (and only them).
 # Times come from bash's $EPOCHREALTIME: no process is forked to read the
 # clock.
-# Prints every round, then the median [min, max] of each operation and the
-# ratios virtlab / lxc-*.
+# Prints every round, then the median [min, max] of each operation, and the
+# median and quartiles of the rounds' ratios virtlab / lxc-*.
 # Usage: bench/lxc-ops.sh [BUILD_DIR] [ROUNDS]   (root; default build, 5)
 # Time it alone: flock /tmp/virtlab-measure.lock bench/lxc-ops.sh ...
 set -eu
@@ -191,23 +191,37 @@ done
 echo "median [min, max] in ms of $rounds rounds; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "an lxc-* program's time before main(): $(summary "$tmp/before" ms 2)," \
 	"after exit(): $(summary "$tmp/after" ms 2)"
-row() { printf '  %-11s %-21s %-21s %-21s %-21s %-6s %-6s %s\n' "$@"; }
-row operation virtlab "lxc-*, whole" "less start-up" "in main()" whole start-up "main()"
-ratio() { awk -v v="$1" -v l="$2" 'BEGIN { printf "%.2f", v / l }'; }
+row() { printf '  %-11s %-21s %-21s %-21s %s\n' "$@"; }
+row operation virtlab "lxc-*, whole" "less start-up" "in main()"
+for op in $ops; do
+	figures=()
+	for side in $sides; do figures+=("$(median "$tmp/$side.$op" 1) $(range "$tmp/$side.$op")"); done
+	row "$op" "${figures[@]}"
+done
+
+# The rounds' own ratios: the two sides of a round ran back to back, so the
+# ratio leaves out what drifts from round to round (the disk's state after
+# the full copies, the host's load), which the ratio of the two medians keeps.
+# paired SIDE OP: "median [first quartile, third quartile]" of virtlab / SIDE.
+paired() {
+	paste "$tmp/virtlab.$2" "$tmp/$1.$2" | awk '{ print $1 / $2 }' >"$tmp/ratio"
+	sort -n "$tmp/ratio" | awk '{ v[NR] = $1 }
+		END { printf "%.2f [%.2f, %.2f]", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2,
+		      v[int((NR + 3) / 4)], v[int((3 * NR + 3) / 4)] }'
+}
 within() { awk -v r="$1" 'BEGIN { exit !(r >= 0.8 && r <= 1.2) }'; }
+echo "virtlab / lxc-*, the median of the $rounds rounds' ratios [quartiles]:"
+row operation "whole" "less start-up" "in main()"
 declare -A outside=([lxc]=0 [pre]=0 [net]=0)
 for op in $ops; do
-	v=$(median "$tmp/virtlab.$op")
-	figures=() ratios=()
-	for side in $sides; do
-		figures+=("$(median "$tmp/$side.$op" 1) $(range "$tmp/$side.$op")")
-		[ "$side" = virtlab ] && continue
-		r=$(ratio "$v" "$(median "$tmp/$side.$op")")
-		within "$r" || { outside[$side]=$((outside[$side] + 1)) && r="$r*"; }
+	ratios=()
+	for side in lxc pre net; do
+		r=$(paired "$side" "$op")
+		within "${r%% *}" || { outside[$side]=$((outside[$side] + 1)) && r="$r*"; }
 		ratios+=("$r")
 	done
-	row "$op" "${figures[@]}" "${ratios[@]}"
+	row "$op" "${ratios[@]}"
 done
 n=$(echo "$ops" | wc -w)
-echo "ratios virtlab / lxc-*; outside 20% (*), of $n: ${outside[lxc]} against the whole" \
-	"programs, ${outside[pre]} less their start-up, ${outside[net]} against their time in main()"
+echo "outside 20% (*), of $n: ${outside[lxc]} against the whole programs, ${outside[pre]} less" \
+	"their start-up, ${outside[net]} against their time in main()"

@@ -513,9 +513,10 @@ static int remove_cgroup(const struct vl_cgroup_host *host, const char *name, vl
 
 /* The cgroups LXC makes, emptied and removed: a killed run leaves them (a
  * clean stop's monitor removes them itself). Only what exists is touched and
- * only what the record lists is untracked, so that a clean start or stop
- * costs no more than the checks. */
-static int release_cgroups(struct vl_guest *g, const struct vl_cgroup_host *host, vl_error *err)
+ * only what the record lists is untracked (unless `keep`: a start follows),
+ * so that a clean start or stop costs no more than the checks. */
+static int release_cgroups(struct vl_guest *g, const struct vl_cgroup_host *host, bool keep,
+                           vl_error *err)
 {
 	struct vl_lxc_cgroups cg;
 	cleanup_json json_t *doc = NULL;
@@ -533,7 +534,8 @@ static int release_cgroups(struct vl_guest *g, const struct vl_cgroup_host *host
 		if (tracked(doc, VL_RES_CGROUP, names[i]))
 			listed[n_listed++] = names[i];
 	}
-	return n_listed ? vl_state_untrack_all(g, VL_RES_CGROUP, listed, n_listed, err) : 0;
+	return n_listed && !keep ? vl_state_untrack_all(g, VL_RES_CGROUP, listed, n_listed, err)
+	                         : 0;
 }
 
 /* A guest of the same name under another VIRTLAB_STATE owns the same cgroup
@@ -624,7 +626,8 @@ static int halt(struct vl_guest *g, struct lxc_container *c, vl_error *err)
 	struct pollfd p = {.fd = monitor, .events = POLLIN};
 	int rc = 0;
 
-	if (c->is_running(c) && !c->shutdown(c, SHUTDOWN_WAIT)) {
+	/* shutdown is a no-op on a container that does not run. */
+	if (!c->shutdown(c, SHUTDOWN_WAIT)) {
 		vl_debug("guest %s: no halt after %d s: SIGKILL", g->spec.name, SHUTDOWN_WAIT);
 		if (!c->stop(c) || !c->wait(c, "STOPPED", KILL_WAIT))
 			rc = lxc_failed(g, "stop", err);
@@ -638,12 +641,14 @@ static int halt(struct vl_guest *g, struct lxc_container *c, vl_error *err)
 	return rc;
 }
 
-/* Stops c (a no-op when it is not running) and releases what its run held. */
+/* Stops c (a no-op when it is not running) and releases what its run held;
+ * a `restart` (a reboot's stop) leaves the cgroups in the record for the
+ * start that follows on the same handle. */
 static int stop_container(struct vl_guest *g, struct lxc_container *c,
-                          const struct vl_cgroup_host *host, vl_error *err)
+                          const struct vl_cgroup_host *host, bool restart, vl_error *err)
 {
 	if (halt(g, c, err) < 0 || vl_guest_net_detach(g, err) < 0 ||
-	    release_cgroups(g, host, err) < 0)
+	    release_cgroups(g, host, restart, err) < 0)
 		return vl_error_wrap(err, "stopping guest %s", g->spec.name);
 	forget_processes(g);
 	remove_stale_socket(g);
@@ -657,7 +662,7 @@ static int stop(struct vl_guest *g, vl_error *err)
 
 	if (vl_cgroup_detect(&host, err) < 0 || open_container(g, &c, err) < 0)
 		return vl_error_wrap(err, "stopping guest %s", g->spec.name);
-	return stop_container(g, c, &host, err);
+	return stop_container(g, c, &host, false, err);
 }
 
 /* LXC moves the process that calls start with daemonize into the monitor's
@@ -684,8 +689,10 @@ static int start_daemon(struct vl_guest *g, struct lxc_container *c, vl_error *e
 	return 0;
 }
 
+/* A `restart` follows stop_container(restart) on the same handle: the
+ * cgroups are this guest's, released and still in the record. */
 static int start_container(struct vl_guest *g, struct lxc_container *c,
-                           const struct vl_cgroup_host *host, vl_error *err)
+                           const struct vl_cgroup_host *host, bool restart, vl_error *err)
 {
 	vl_error ignored = {0};
 	int pidfd = -1;
@@ -695,11 +702,10 @@ static int start_container(struct vl_guest *g, struct lxc_container *c,
 		                      g->spec.name);
 	if (c->is_running(c))
 		return vl_error_input(err, "guest %s is already running", g->spec.name);
-	if (check_cgroups_free(g, host, err) < 0)
-		return vl_error_wrap(err, "starting guest %s", g->spec.name);
 	/* What a killed run left goes first: the new container must not share
 	 * a cgroup, or its limits, with an orphan. */
-	if (release_cgroups(g, host, err) < 0 || track_cgroups(g, err) < 0)
+	if (!restart && (check_cgroups_free(g, host, err) < 0 ||
+	                 release_cgroups(g, host, false, err) < 0 || track_cgroups(g, err) < 0))
 		return vl_error_wrap(err, "starting guest %s", g->spec.name);
 	forget_processes(g);
 	remove_stale_socket(g);
@@ -721,7 +727,7 @@ fail:
 		close(pidfd);
 	halt(g, c, &ignored);
 	vl_guest_net_detach(g, &ignored);
-	release_cgroups(g, host, &ignored);
+	release_cgroups(g, host, false, &ignored);
 	forget_processes(g);
 	remove_stale_socket(g);
 	return vl_error_wrap(err, "starting guest %s", g->spec.name);
@@ -734,7 +740,7 @@ static int start(struct vl_guest *g, vl_error *err)
 
 	if (vl_cgroup_detect(&host, err) < 0 || open_container(g, &c, err) < 0)
 		return vl_error_wrap(err, "starting guest %s", g->spec.name);
-	return start_container(g, c, &host, err);
+	return start_container(g, c, &host, false, err);
 }
 
 /* LXC reboots in place only when the init dies of SIGHUP (a reboot(2) in its
@@ -748,9 +754,9 @@ static int reboot(struct vl_guest *g, vl_error *err)
 
 	if (vl_cgroup_detect(&host, err) < 0 || open_container(g, &c, err) < 0)
 		return vl_error_wrap(err, "rebooting guest %s", g->spec.name);
-	if (stop_container(g, c, &host, err) < 0)
+	if (stop_container(g, c, &host, true, err) < 0)
 		return -1;
-	return start_container(g, c, &host, err);
+	return start_container(g, c, &host, true, err);
 }
 
 /* LXC removes the upper layer (never the golden image) and its directory;
@@ -770,7 +776,7 @@ static int destroy(struct vl_guest *g, vl_error *err)
 
 	/* One handle for both: opening one parses the configuration again. */
 	if (vl_cgroup_detect(&host, err) < 0 || open_container(g, &c, err) < 0 ||
-	    stop_container(g, c, &host, err) < 0 || destroy_container(g, c, err) < 0 ||
+	    stop_container(g, c, &host, false, err) < 0 || destroy_container(g, c, err) < 0 ||
 	    vl_state_untrack(g, VL_RES_DIR, g->state_dir, err) < 0)
 		return vl_error_wrap(err, "destroying guest %s", g->spec.name);
 	lock_file(g, lock, sizeof(lock));

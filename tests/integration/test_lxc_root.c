@@ -251,10 +251,28 @@ static void test_cpu_max(void **state)
 	assert_true(throttled > 0);
 }
 
+/* How many times the guest's record lists resource KIND ID. */
+static size_t count_tracked(const char *guest, const char *kind, const char *id)
+{
+	cleanup_json json_t *doc = NULL;
+	vl_error err = {0};
+	size_t i, n = 0;
+	json_t *r;
+
+	vl_test_check(vl_state_read(guest, &doc, &err), &err);
+	json_array_foreach(json_object_get(doc, "resources"), i, r)
+	{
+		n += strcmp(json_string_value(json_object_get(r, "kind")), kind) == 0 &&
+		     strcmp(json_string_value(json_object_get(r, "id")), id) == 0;
+	}
+	return n;
+}
+
 static void test_reboot(void **state)
 {
 	struct vl_guest *g = main_guest.g;
 	long long before = rec(g, "init_pid");
+	char monitor[64];
 	vl_error err = {0};
 	uint64_t t0 = vl_now_ns();
 
@@ -262,6 +280,13 @@ static void test_reboot(void **state)
 	vl_test_check(platform->reboot(g, &err), &err);
 	printf("# reboot to agent hello: %.1f ms\n", vl_test_ms_since(t0));
 	assert_true(rec(g, "init_pid") != before);
+	/* The reboot keeps the cgroups in the record across it, once each, and
+	 * tracks the new monitor. */
+	assert_int_equal(count_tracked(MAIN, VL_RES_CGROUP, "virtlab/" MAIN), 1);
+	assert_int_equal(count_tracked(MAIN, VL_RES_CGROUP, "virtlab/" MAIN ".lxc-monitor"), 1);
+	snprintf(monitor, sizeof(monitor), "%lld:%lld", rec(g, "monitor_pid"),
+	         rec(g, "monitor_start"));
+	assert_int_equal(count_tracked(MAIN, VL_RES_PROCESS, monitor), 1);
 	vl_test_hello(g, MAIN);
 }
 
