@@ -55,10 +55,8 @@
 static void probe(struct vl_probe *out)
 {
 	struct vl_cgroup_host host;
-	cleanup_free char *fs = NULL;
-	char line[32] = "", agent[PATH_MAX];
+	char line[32] = "";
 	vl_error err = {0};
-	size_t len;
 
 	memset(out, 0, sizeof(*out));
 	snprintf(out->accel, sizeof(out->accel), "native");
@@ -76,20 +74,9 @@ static void probe(struct vl_probe *out)
 		         "the kernel lacks PID or network namespaces");
 		return;
 	}
-	if (vl_read_file("/proc/filesystems", &fs, &len, &err) < 0 || !strstr(fs, "\toverlay\n")) {
-		snprintf(out->reason, sizeof(out->reason),
-		         "no overlayfs (modprobe overlay); only --full copies would work");
+	if (!vl_guest_probe_container_host(
+	            out, &host, "no overlayfs (modprobe overlay); only --full copies would work"))
 		return;
-	}
-	if (vl_cgroup_detect(&host, &err) < 0) {
-		snprintf(out->reason, sizeof(out->reason), "no usable cgroups: %s", err.msg);
-		return;
-	}
-	/* The guest's init is the static agent; without it no guest can start. */
-	if (vl_image_agent_path(agent, sizeof(agent), &err) < 0) {
-		snprintf(out->reason, sizeof(out->reason), "%s", err.msg);
-		return;
-	}
 	out->usable = true;
 	snprintf(out->reason, sizeof(out->reason), "cgroup v%d%s", host.version,
 	         host.version == VL_CGROUP_V1 ? " (v1 controllers)" : "");

@@ -6,6 +6,7 @@
 #include "core/interrupt.h"
 #include "core/log.h"
 #include "platforms/cleanup.h"
+#include "platforms/image.h"
 #include "platforms/state.h"
 
 #include <errno.h>
@@ -197,4 +198,28 @@ int vl_guest_wait_agent(struct vl_guest *g, int pidfd, vl_guest_connect_fn reach
 	rc = vl_agent_hello(c, timeout_s, NULL, err);
 	vl_agent_client_free(c);
 	return rc;
+}
+
+bool vl_guest_probe_container_host(struct vl_probe *out, struct vl_cgroup_host *host,
+                                   const char *no_overlay)
+{
+	cleanup_free char *fs = NULL;
+	char agent[PATH_MAX];
+	vl_error err = {0};
+	size_t len;
+
+	if (vl_read_file("/proc/filesystems", &fs, &len, &err) < 0 || !strstr(fs, "\toverlay\n")) {
+		snprintf(out->reason, sizeof(out->reason), "%s", no_overlay);
+		return false;
+	}
+	if (vl_cgroup_detect(host, &err) < 0) {
+		snprintf(out->reason, sizeof(out->reason), "no usable cgroups: %s", err.msg);
+		return false;
+	}
+	/* The guest's init is the static agent; without it no guest can start. */
+	if (vl_image_agent_path(agent, sizeof(agent), &err) < 0) {
+		snprintf(out->reason, sizeof(out->reason), "%s", err.msg);
+		return false;
+	}
+	return true;
 }

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 #include "core/error.h"
 #include "platforms/platform.h"
+#include "runtime/cgroup.h"
 
 /* g->record's string, integer (0 when absent) under key. */
 const char *vl_guest_rec_str(const struct vl_guest *g, const char *key);
@@ -54,3 +55,10 @@ typedef int (*vl_guest_connect_fn)(const struct vl_guest *g, void *arg, int *fd,
  * <g->state_dir>/console.log, or when virtlab is interrupted. */
 int vl_guest_wait_agent(struct vl_guest *g, int pidfd, vl_guest_connect_fn reach, void *arg,
                         double timeout_s, vl_error *err);
+
+/* What both container platforms need of the host: overlayfs, usable cgroups
+ * (detected into *host) and the static agent, their guests' init. False,
+ * with out->reason set, when one is missing; no_overlay is the reason given
+ * for a missing overlayfs. */
+bool vl_guest_probe_container_host(struct vl_probe *out, struct vl_cgroup_host *host,
+                                   const char *no_overlay);

@@ -115,10 +115,8 @@ static bool apparmor_unconfined(void)
 static void probe(struct vl_probe *out)
 {
 	struct vl_cgroup_host host;
-	cleanup_free char *fs = NULL;
-	char agent[PATH_MAX], rsync[PATH_MAX], label[128] = "";
+	char rsync[PATH_MAX], label[128] = "";
 	vl_error err = {0};
-	size_t len;
 
 	memset(out, 0, sizeof(*out));
 	snprintf(out->accel, sizeof(out->accel), "native");
@@ -137,18 +135,8 @@ static void probe(struct vl_probe *out)
 		         lxc.lxc_get_version());
 		return;
 	}
-	if (vl_read_file("/proc/filesystems", &fs, &len, &err) < 0 || !strstr(fs, "\toverlay\n")) {
-		snprintf(out->reason, sizeof(out->reason), "no overlayfs (modprobe overlay)");
+	if (!vl_guest_probe_container_host(out, &host, "no overlayfs (modprobe overlay)"))
 		return;
-	}
-	if (vl_cgroup_detect(&host, &err) < 0) {
-		snprintf(out->reason, sizeof(out->reason), "no usable cgroups: %s", err.msg);
-		return;
-	}
-	if (vl_image_agent_path(agent, sizeof(agent), &err) < 0) {
-		snprintf(out->reason, sizeof(out->reason), "%s", err.msg);
-		return;
-	}
 	/* A confined virtlab cannot hand its guests another profile, nor leave
 	 * them unconfined: LXC's start fails in the profile switch. */
 	if (apparmor_enabled() &&
